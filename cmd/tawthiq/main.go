@@ -1,0 +1,192 @@
+// Command tawthiq runs a certification service provider under Morocco's Law 53-05
+// and Law 43-20, and talks to a running one. Flags and subcommands only: the work
+// is done in internal/app (server side) and client (the REST client).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tawthiq/tawthiq/internal/app"
+	"github.com/tawthiq/tawthiq/internal/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := root().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tawthiq:", oneLine(err))
+		os.Exit(1)
+	}
+}
+
+// serverFlags are the flags every server-side command shares.
+type serverFlags struct {
+	config, data, addr, db string
+}
+
+func (f *serverFlags) add(c *cobra.Command) {
+	c.Flags().StringVar(&f.config, "config", "", "YAML configuration file (unknown keys are refused)")
+	c.Flags().StringVar(&f.data, "data", "", "data directory (default ./tawthiq-data)")
+	c.Flags().StringVar(&f.addr, "addr", "", "listen address (default 127.0.0.1:8080)")
+	c.Flags().StringVar(&f.db, "db", "", "database: postgres://... or a SQLite file (default DATA/tawthiq.db)")
+}
+
+// load builds the configuration: file, then TAWTHIQ_* variables, then flags.
+func (f *serverFlags) load() (config.Config, error) {
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.FromEnv(os.Getenv)
+	for dst, v := range map[*string]string{&cfg.Data: f.data, &cfg.Addr: f.addr, &cfg.DB: f.db} {
+		if v != "" {
+			*dst = v
+		}
+	}
+	return cfg, nil
+}
+
+func root() *cobra.Command {
+	r := &cobra.Command{
+		Use:           "tawthiq",
+		Short:         "tawthiq (توثيق): a trust-services platform under Law 53-05 and Law 43-20",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd())
+	addClientCommands(r)
+	return r
+}
+
+func serveCmd() *cobra.Command {
+	var f serverFlags
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "run the CSP (on an empty data directory, the demo ceremony runs first)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			a, err := app.Open(cmd.Context(), cfg, app.Options{Out: cmd.OutOrStdout()})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Serve(cmd.Context())
+		},
+	}
+	f.add(c)
+	return c
+}
+
+func ceremonyCmd() *cobra.Command {
+	var file, data, db, baseURL string
+	c := &cobra.Command{
+		Use:   "ceremony --config ceremony.yaml",
+		Short: "create the CA hierarchy (root, issuing CAs, OCSP and TSA certificates) from a reviewable file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var cfg config.Config
+			cfg.FromEnv(os.Getenv)
+			for dst, v := range map[*string]string{&cfg.Data: data, &cfg.DB: db, &cfg.BaseURL: baseURL} {
+				if v != "" {
+					*dst = v
+				}
+			}
+			res, err := app.Ceremony(cmd.Context(), cfg, file, app.Options{Out: cmd.OutOrStdout()})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ceremony done: %d authorities\nadmin token (shown once): %s\n", len(res.Authorities), res.AdminToken)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&file, "config", "", "the ceremony file (required)")
+	c.Flags().StringVar(&data, "data", "", "data directory (default ./tawthiq-data)")
+	c.Flags().StringVar(&db, "db", "", "database: postgres://... or a SQLite file (default DATA/tawthiq.db)")
+	c.Flags().StringVar(&baseURL, "base-url", "", "public URL written into certificates (CRL, OCSP, CA certificate)")
+	_ = c.MarkFlagRequired("config")
+	return c
+}
+
+func auditCmd() *cobra.Command {
+	a := &cobra.Command{Use: "audit", Short: "the tamper-evident audit log (L-21-2)"}
+	var f serverFlags
+	var vkey string
+	v := &cobra.Command{
+		Use:   "verify",
+		Short: "recompute the audit log from the stored rows and check every signed checkpoint",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			rep, err := app.VerifyAuditOffline(cmd.Context(), cfg, vkey)
+			if err != nil {
+				return err
+			}
+			for _, p := range rep.Problems {
+				fmt.Fprintln(cmd.OutOrStdout(), "FAIL", p)
+			}
+			if !rep.OK() {
+				return fmt.Errorf("L-21-2: the audit log was altered: %d problem(s), first: %s", len(rep.Problems), rep.Problems[0])
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries, %d signed checkpoints, root %x\n", rep.Entries, rep.Checkpoints, rep.Root[:8])
+			return nil
+		},
+	}
+	f.add(v)
+	v.Flags().StringVar(&vkey, "vkey", "", "checkpoint verifier key (default: DATA/audit.vkey)")
+	a.AddCommand(v)
+	return a
+}
+
+func configCmd() *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "configuration"}
+	var file, cer string
+	chk := &cobra.Command{
+		Use:   "check",
+		Short: "validate a configuration file (and a ceremony file) without starting anything",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := app.CheckConfig(file, cer); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "ok")
+			return nil
+		},
+	}
+	chk.Flags().StringVar(&file, "config", "", "server configuration file")
+	chk.Flags().StringVar(&cer, "ceremony", "", "ceremony file")
+	c.AddCommand(chk)
+	return c
+}
+
+// oneLine keeps CLI errors to one plain line.
+func oneLine(err error) string {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		errs := joined.Unwrap()
+		if len(errs) > 1 {
+			return fmt.Sprintf("%v (and %d more)", errs[0], len(errs)-1)
+		}
+	}
+	s := err.Error()
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

@@ -1,0 +1,370 @@
+// Package app is the composition root: it turns a Config into stores, key
+// backends, services and servers, and runs them. Only this package wires concrete
+// implementations together.
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tawthiq/tawthiq/internal/access"
+	"github.com/tawthiq/tawthiq/internal/api"
+	"github.com/tawthiq/tawthiq/internal/auditlog"
+	"github.com/tawthiq/tawthiq/internal/ca"
+	"github.com/tawthiq/tawthiq/internal/clock"
+	"github.com/tawthiq/tawthiq/internal/config"
+	"github.com/tawthiq/tawthiq/internal/issuance"
+	"github.com/tawthiq/tawthiq/internal/keys"
+	"github.com/tawthiq/tawthiq/internal/ra"
+	"github.com/tawthiq/tawthiq/internal/store"
+)
+
+var randReader = rand.Reader
+
+// Options are the process-level dependencies of an App.
+type Options struct {
+	Clock  clock.Clock
+	Out    io.Writer // where start-up messages go
+	Logger *slog.Logger
+	Getenv func(string) string
+}
+
+// App is a running CSP.
+type App struct {
+	cfg       config.Config
+	opts      Options
+	DB        *store.DB
+	Keys      *keys.Registry
+	Access    *access.Service
+	RA        *ra.Service
+	CA        *ca.Service
+	Audit     *auditlog.Log
+	AuditVKey string
+	Handler   http.Handler
+	caDER     map[string][]byte
+	Ceremony  config.Ceremony
+	// AdminToken is set when Open ran the demo ceremony: shown once.
+	AdminToken string
+}
+
+// Open builds the CSP from cfg: opens the store and keys, runs the demo ceremony
+// on an empty data directory when allowed, loads the CAs and completes any
+// issuance a crash interrupted.
+func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(opts.Out, nil))
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if err := cfg.Normalize(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, opts: opts, caDER: map[string][]byte{}}
+	kopts, err := a.keyOptions()
+	if err != nil {
+		return nil, err
+	}
+	a.Keys = keys.NewRegistry(kopts)
+	a.DB, err = store.Open(ctx, cfg.DB, opts.Clock)
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	if err := a.load(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// keyOptions finds the key passphrase: the configured env var, else the configured
+// file, else (demo only) a generated one kept outside the data directory.
+func (a *App) keyOptions() (keys.Options, error) {
+	o := keys.Options{PassphraseEnv: a.cfg.PassphraseEnv, PassphraseFile: a.cfg.PassphraseFile, Getenv: a.opts.Getenv}
+	if a.opts.Getenv(a.cfg.PassphraseEnv) != "" || a.cfg.PassphraseFile != "" {
+		return o, nil
+	}
+	if !*a.cfg.Demo {
+		return o, fmt.Errorf("no key passphrase: set %s or passphrase_file", a.cfg.PassphraseEnv)
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	h := sha256.Sum256([]byte(a.cfg.Data))
+	path := filepath.Join(dir, "tawthiq", "demo-passphrase-"+hex.EncodeToString(h[:6]))
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		b := make([]byte, 24)
+		if _, err := io.ReadFull(randReader, b); err != nil {
+			return o, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return o, err
+		}
+		if err := writeFileAtomic(path, []byte(base64.RawURLEncoding.EncodeToString(b)), 0o600); err != nil {
+			return o, err
+		}
+		fmt.Fprintf(a.opts.Out, "demo: key passphrase generated in %s (outside the data directory; production sets %s or uses PKCS#11)\n", path, a.cfg.PassphraseEnv)
+	}
+	o.PassphraseFile = path
+	return o, nil
+}
+
+// load runs the demo ceremony if needed, then builds every service.
+func (a *App) load(ctx context.Context) error {
+	auths, err := a.DB.Authorities(ctx)
+	if err != nil {
+		return err
+	}
+	if len(auths) == 0 {
+		if !*a.cfg.Demo {
+			return fmt.Errorf("no CA hierarchy in %s: run `tawthiq ceremony --config ceremony.yaml` first", a.cfg.DB)
+		}
+		fmt.Fprintln(a.opts.Out, "demo: empty data directory, running the demo key ceremony:")
+		res, err := RunCeremony(ctx, a.DB, a.Keys, a.opts.Clock, a.cfg.Data, a.cfg.BaseURL, config.DemoCeremony(a.cfg.BaseURL), a.opts.Out)
+		if err != nil {
+			return fmt.Errorf("demo ceremony: %w", err)
+		}
+		a.AdminToken = res.AdminToken
+		auths = res.Authorities
+	}
+	cer, err := config.LoadCeremony(filepath.Join(a.cfg.Data, ceremonyRecord))
+	if err != nil {
+		return fmt.Errorf("the ceremony record: %w", err)
+	}
+	a.Ceremony = cer
+	csp, err := cspFrom(cer, a.cfg.BaseURL)
+	if err != nil {
+		return err
+	}
+	var issuers []ca.Issuer
+	for _, au := range auths {
+		a.caDER[au.Name] = au.DER
+		if au.Role != "issuing" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(au.DER)
+		if err != nil {
+			return fmt.Errorf("CA %s: %w", au.Name, err)
+		}
+		signer, err := a.Keys.Open(ctx, au.KeyURI)
+		if err != nil {
+			return fmt.Errorf("CA %s key: %w", au.Name, err)
+		}
+		// Sign verifies against the signer's public key; that key must be the certified one.
+		if pk, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pk.Equal(cert.PublicKey) {
+			return fmt.Errorf("CA %s: the key at %s does not match its certificate", au.Name, au.KeyURI)
+		}
+		issuers = append(issuers, ca.Issuer{Name: au.Name, Cert: cert, Signer: signer})
+	}
+	lt, err := newLinter(csp)
+	if err != nil {
+		return err
+	}
+	a.Access = access.New(a.DB, a.opts.Clock)
+	a.CA = ca.New(a.DB, a.opts.Clock, lt, csp, issuers, issuance.DefaultProfiles())
+	a.RA = ra.New(a.DB, a.CA, a.opts.Clock, func() string { return access.NewID("app_") })
+	auditKey, err := a.Keys.Open(ctx, resolveKeyURI(a.cfg.Data, cer.AuditKey))
+	if err != nil {
+		return fmt.Errorf("audit key: %w", err)
+	}
+	a.Audit, err = auditlog.New(a.DB, auditKey, auditOrigin(csp.Name), a.opts.Clock)
+	if err != nil {
+		return err
+	}
+	a.AuditVKey = a.Audit.VerifierKey()
+	if done, abandoned, err := a.CA.Recover(ctx); err != nil {
+		return fmt.Errorf("completing interrupted issuance: %w", err)
+	} else if done+abandoned > 0 {
+		fmt.Fprintf(a.opts.Out, "recovered interrupted issuance: %d completed, %d abandoned\n", done, abandoned)
+	}
+	if _, err := a.Audit.Checkpoint(ctx); err != nil {
+		return fmt.Errorf("first checkpoint: %w", err)
+	}
+	a.Handler = api.New(api.Deps{
+		Access: a.Access, RA: a.RA, CA: a.CA, Checkpoints: a.Audit, AuditEntries: a.DB, Verifier: auditVerifier{a.DB, a.AuditVKey},
+		Clock: a.opts.Clock, Logger: a.opts.Logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
+		CACerts: func(name string) ([]byte, bool) { d, ok := a.caDER[name]; return d, ok },
+	})
+	return nil
+}
+
+// auditOrigin names the log in its checkpoints: a note name has no spaces or '+'.
+func auditOrigin(cspName string) string {
+	b := []byte("tawthiq/")
+	for _, r := range cspName {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			b = append(b, byte(r))
+		case r == ' ':
+			b = append(b, '-')
+		}
+	}
+	return string(b) + "/audit"
+}
+
+type auditVerifier struct {
+	st   auditlog.Store
+	vkey string
+}
+
+func (v auditVerifier) Verify(ctx context.Context) (auditlog.Report, error) {
+	return auditlog.Verify(ctx, v.st, v.vkey)
+}
+
+// VerifyAudit recomputes the audit log from the stored rows (tawthiq audit verify).
+func (a *App) VerifyAudit(ctx context.Context) (auditlog.Report, error) {
+	return auditlog.Verify(ctx, a.DB, a.AuditVKey)
+}
+
+// Serve listens on the configured address until ctx ends.
+func (a *App) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return a.ServeListener(ctx, ln)
+}
+
+// ServeListener serves on ln until ctx ends, signing audit checkpoints meanwhile.
+func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.Audit.Run(ctx, a.cfg.CheckpointInterval, func(err error) { a.opts.Logger.Error("audit checkpoint", "err", err) })
+	go func() {
+		<-ctx.Done()
+		shut, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		_ = srv.Shutdown(shut)
+	}()
+	base := a.cfg.BaseURL
+	fmt.Fprintf(a.opts.Out, "tawthiq serving on http://%s\n", ln.Addr())
+	for _, name := range []string{"root", "signature", "seal"} {
+		if _, ok := a.caDER[name]; ok {
+			fmt.Fprintf(a.opts.Out, "  CA certificate  %s/ca/%s.crt\n", base, name)
+		}
+	}
+	fmt.Fprintf(a.opts.Out, "  API             %s/api/v1/  (OpenAPI: api/openapi.yaml)\n  audit head      %s/checkpoint\n", base, base)
+	if a.AdminToken != "" {
+		fmt.Fprintf(a.opts.Out, "  admin token     %s   (shown once: export TAWTHIQ_TOKEN=...)\n", a.AdminToken)
+	}
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the store and key sessions.
+func (a *App) Close() {
+	if a.Keys != nil {
+		a.Keys.Close()
+	}
+	if a.DB != nil {
+		a.DB.Close()
+	}
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// VerifyAuditOffline checks the audit log of a data directory without opening any
+// private key: it reads the store and the public verifier key only.
+func VerifyAuditOffline(ctx context.Context, cfg config.Config, vkey string) (auditlog.Report, error) {
+	if err := cfg.Normalize(); err != nil {
+		return auditlog.Report{}, err
+	}
+	if vkey == "" {
+		b, err := os.ReadFile(filepath.Join(cfg.Data, auditVKeyFile))
+		if err != nil {
+			return auditlog.Report{}, fmt.Errorf("checkpoint verifier key: %w (give --vkey)", err)
+		}
+		vkey = string(bytes.TrimSpace(b))
+	}
+	db, err := store.Open(ctx, cfg.DB, clock.Real{})
+	if err != nil {
+		return auditlog.Report{}, err
+	}
+	defer db.Close()
+	return auditlog.Verify(ctx, db, vkey)
+}
+
+// CheckConfig validates a server config and, if given, a ceremony file (tawthiq config check).
+func CheckConfig(cfgPath, ceremonyPath string) error {
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Normalize(); err != nil {
+		return err
+	}
+	if ceremonyPath != "" {
+		_, err = config.LoadCeremony(ceremonyPath)
+	}
+	return err
+}
+
+// Ceremony runs a production key ceremony from a file into cfg's data directory and store.
+func Ceremony(ctx context.Context, cfg config.Config, ceremonyPath string, opts Options) (*CeremonyResult, error) {
+	cer, err := config.LoadCeremony(ceremonyPath)
+	if err != nil {
+		return nil, err
+	}
+	f := false
+	cfg.Demo = &f
+	if err := cfg.Normalize(); err != nil {
+		return nil, err
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, opts: opts}
+	kopts, err := a.keyOptions()
+	if err != nil {
+		return nil, err
+	}
+	reg := keys.NewRegistry(kopts)
+	defer reg.Close()
+	db, err := store.Open(ctx, cfg.DB, opts.Clock)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return RunCeremony(ctx, db, reg, opts.Clock, cfg.Data, cfg.BaseURL, cer, opts.Out)
+}

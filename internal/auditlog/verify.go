@@ -1,0 +1,155 @@
+package auditlog
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Problem is one inconsistency found in the stored log.
+type Problem struct {
+	Seq    int64  // the entry concerned, or -1 for the log as a whole
+	Reason string // in plain words
+}
+
+func (p Problem) String() string {
+	if p.Seq < 0 {
+		return p.Reason
+	}
+	return fmt.Sprintf("entry %d: %s", p.Seq, p.Reason)
+}
+
+// Report is the result of Verify.
+type Report struct {
+	Entries     int64
+	Checkpoints int
+	Root        tlog.Hash
+	Problems    []Problem
+}
+
+// OK reports whether the log is intact.
+func (r Report) OK() bool { return len(r.Problems) == 0 }
+
+// batch is how many entries Verify reads at once.
+const batch = 4096
+
+// Verify recomputes the log from the stored entries alone and compares it with
+// the stored hashes and with every signed checkpoint (L-21-2). It names each
+// entry whose row was changed, removed or moved. vkey is the checkpoint verifier
+// key; an empty vkey skips signature checks (but not root checks).
+func Verify(ctx context.Context, st Store, vkey string) (Report, error) {
+	var rep Report
+	var verifier note.Verifiers
+	if vkey != "" {
+		v, err := note.NewVerifier(vkey)
+		if err != nil {
+			return rep, fmt.Errorf("checkpoint verifier key: %w", err)
+		}
+		verifier = note.VerifierList(v)
+	}
+	size, err := st.AuditSize(ctx)
+	if err != nil {
+		return rep, err
+	}
+	cps, err := st.Checkpoints(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.Entries, rep.Checkpoints = size, len(cps)
+	bySize := make(map[int64][]Checkpoint)
+	for _, cp := range cps {
+		if verifier != nil {
+			n, err := note.Open(cp.Signed, verifier)
+			if err != nil {
+				rep.Problems = append(rep.Problems, Problem{-1, fmt.Sprintf("checkpoint at size %d: signature does not verify: %v", cp.Size, err)})
+				continue
+			}
+			if _, s, root, err := ParseCheckpoint(n.Text); err != nil || s != cp.Size || root != cp.Root {
+				rep.Problems = append(rep.Problems, Problem{-1, fmt.Sprintf("checkpoint at size %d: stored size or root differs from its signed text", cp.Size)})
+			}
+		}
+		if cp.Size > size {
+			rep.Problems = append(rep.Problems, Problem{-1, fmt.Sprintf("checkpoint at size %d is ahead of the log (%d entries): entries were removed", cp.Size, size)})
+		}
+		bySize[cp.Size] = append(bySize[cp.Size], cp)
+	}
+
+	var f frontier
+	lastGood := int64(0) // size of the last checkpoint that matched
+	for from := int64(0); from < size; from += batch {
+		to := min(from+batch, size)
+		entries, err := st.AuditEntries(ctx, from, to)
+		if err != nil {
+			return rep, err
+		}
+		idx := make([]int64, 0, to-from)
+		for i := from; i < to; i++ {
+			idx = append(idx, tlog.StoredHashIndex(0, i))
+		}
+		stored, err := st.ReadHashes(ctx, idx)
+		if err != nil {
+			return rep, err
+		}
+		want := from
+		for _, e := range entries {
+			for want < e.Seq && want < to {
+				rep.Problems = append(rep.Problems, Problem{want, "removed: no row holds this entry"})
+				f.push(stored[want-from]) // keep the tree shape so later entries are still checked
+				want++
+			}
+			if e.Seq != want {
+				rep.Problems = append(rep.Problems, Problem{e.Seq, fmt.Sprintf("out of order: found at position %d", want)})
+				continue
+			}
+			h := e.LeafHash()
+			if h != stored[want-from] {
+				rep.Problems = append(rep.Problems, Problem{e.Seq, fmt.Sprintf("changed: its row (%s %s by %s) no longer matches the hash recorded when it was appended", e.Action, e.Subject, e.Actor)})
+			}
+			f.push(h)
+			want++
+			for _, cp := range bySize[want] {
+				if f.root() != cp.Root {
+					rep.Problems = append(rep.Problems, Problem{-1, fmt.Sprintf("entries %d to %d differ from the signed checkpoint at size %d", lastGood, want-1, want)})
+				} else {
+					lastGood = want
+				}
+			}
+		}
+		for ; want < to; want++ {
+			rep.Problems = append(rep.Problems, Problem{want, "removed: no row holds this entry"})
+			f.push(stored[want-from])
+		}
+	}
+	rep.Root = f.root()
+	return rep, nil
+}
+
+// frontier computes RFC 6962 tree heads incrementally, keeping one hash per level.
+type frontier struct {
+	nodes []tlog.Hash // complete subtrees, largest first
+	sizes []int64
+}
+
+func (f *frontier) push(h tlog.Hash) {
+	f.nodes = append(f.nodes, h)
+	f.sizes = append(f.sizes, 1)
+	for n := len(f.nodes); n >= 2 && f.sizes[n-1] == f.sizes[n-2]; n = len(f.nodes) {
+		f.nodes[n-2] = tlog.NodeHash(f.nodes[n-2], f.nodes[n-1])
+		f.sizes[n-2] *= 2
+		f.nodes, f.sizes = f.nodes[:n-1], f.sizes[:n-1]
+	}
+}
+
+func (f *frontier) root() tlog.Hash {
+	if len(f.nodes) == 0 {
+		return tlog.Hash(sha256.Sum256(nil)) // RFC 6962 2.1: the empty tree
+	}
+	h := f.nodes[len(f.nodes)-1]
+	for i := len(f.nodes) - 2; i >= 0; i-- {
+		h = tlog.NodeHash(f.nodes[i], h)
+	}
+	return h
+}

@@ -1,0 +1,142 @@
+// Package config is tawthiq's typed configuration: strict decoding (unknown keys
+// are refused), validation at start, and safe zero values.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	Addr               string        `yaml:"addr"`                // listen address; default 127.0.0.1:8080
+	Data               string        `yaml:"data"`                // data directory; default ./tawthiq-data
+	DB                 string        `yaml:"db"`                  // postgres://... or a SQLite path; default {data}/tawthiq.db
+	BaseURL            string        `yaml:"base_url"`            // public URL written into certificates; default http://{addr}
+	Demo               *bool         `yaml:"demo"`                // run the demo ceremony on an empty data directory; default true
+	PassphraseEnv      string        `yaml:"passphrase_env"`      // env var holding the key passphrase; default TAWTHIQ_KEY_PASSPHRASE
+	PassphraseFile     string        `yaml:"passphrase_file"`     // or a file holding it (never inside the data directory)
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"` // how often the audit log head is signed; default 10s
+	MaxBodyBytes       int64         `yaml:"max_body_bytes"`      // request size limit; default 1 MiB
+}
+
+// Defaults.
+const (
+	DefaultAddr               = "127.0.0.1:8080"
+	DefaultData               = "tawthiq-data"
+	DefaultPassphraseEnv      = "TAWTHIQ_KEY_PASSPHRASE"
+	DefaultCheckpointInterval = 10 * time.Second
+	DefaultMaxBodyBytes       = 1 << 20
+)
+
+// Load reads a YAML file strictly; an empty path gives the defaults.
+func Load(path string) (Config, error) {
+	var c Config
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, err
+		}
+		if err := DecodeStrict(bytes.NewReader(b), &c); err != nil {
+			return c, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return c, nil
+}
+
+// DecodeStrict decodes one YAML document, refusing unknown keys and trailing documents.
+func DecodeStrict(r io.Reader, v any) error {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("more than one YAML document")
+	}
+	return nil
+}
+
+// FromEnv overrides fields from TAWTHIQ_* variables.
+func (c *Config) FromEnv(getenv func(string) string) {
+	set := func(dst *string, key string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Addr, "TAWTHIQ_ADDR")
+	set(&c.Data, "TAWTHIQ_DATA")
+	set(&c.DB, "TAWTHIQ_DB")
+	set(&c.BaseURL, "TAWTHIQ_BASE_URL")
+	set(&c.PassphraseFile, "TAWTHIQ_PASSPHRASE_FILE")
+}
+
+// Normalize fills defaults and validates. It is idempotent.
+func (c *Config) Normalize() error {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Data == "" {
+		c.Data = DefaultData
+	}
+	abs, err := filepath.Abs(c.Data)
+	if err != nil {
+		return err
+	}
+	c.Data = abs
+	if c.DB == "" {
+		c.DB = filepath.Join(c.Data, "tawthiq.db")
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.Demo == nil {
+		t := true
+		c.Demo = &t
+	}
+	if c.PassphraseEnv == "" {
+		c.PassphraseEnv = DefaultPassphraseEnv
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: %v", c.Addr, err))
+	}
+	if !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		errs = append(errs, fmt.Errorf("base_url %q must start with http:// or https://", c.BaseURL))
+	}
+	if c.CheckpointInterval < time.Second {
+		errs = append(errs, fmt.Errorf("checkpoint_interval %s is under one second", c.CheckpointInterval))
+	}
+	if c.MaxBodyBytes < 4096 {
+		errs = append(errs, fmt.Errorf("max_body_bytes %d is under 4096", c.MaxBodyBytes))
+	}
+	if c.PassphraseFile != "" {
+		pf, _ := filepath.Abs(c.PassphraseFile)
+		if rel, err := filepath.Rel(c.Data, pf); err == nil && !strings.HasPrefix(rel, "..") {
+			errs = append(errs, fmt.Errorf("passphrase_file %s is inside the data directory: keep it apart from the keys", pf))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IsPostgres reports whether DB names a PostgreSQL server.
+func (c *Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://")
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tawthiq/tawthiq/internal/app"
-	"github.com/tawthiq/tawthiq/internal/config"
 )
 
 func main() {
@@ -40,12 +39,11 @@ func (f *serverFlags) add(c *cobra.Command) {
 }
 
 // load builds the configuration: file, then TAWTHIQ_* variables, then flags.
-func (f *serverFlags) load() (config.Config, error) {
-	cfg, err := config.Load(f.config)
+func (f *serverFlags) load() (app.Config, error) {
+	cfg, err := app.LoadConfig(f.config, os.Getenv)
 	if err != nil {
 		return cfg, err
 	}
-	cfg.FromEnv(os.Getenv)
 	for dst, v := range map[*string]string{&cfg.Data: f.data, &cfg.Addr: f.addr, &cfg.DB: f.db} {
 		if v != "" {
 			*dst = v
@@ -96,8 +94,10 @@ func ceremonyCmd() *cobra.Command {
 		Short: "create the CA hierarchy (root, issuing CAs, OCSP and TSA certificates) from a reviewable file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var cfg config.Config
-			cfg.FromEnv(os.Getenv)
+			cfg, err := app.LoadConfig("", os.Getenv)
+			if err != nil {
+				return err
+			}
 			for dst, v := range map[*string]string{&cfg.Data: data, &cfg.DB: db, &cfg.BaseURL: baseURL} {
 				if v != "" {
 					*dst = v

@@ -145,7 +145,7 @@ func (a *App) load(ctx context.Context) error {
 			return fmt.Errorf("no CA hierarchy in %s: run `tawthiq ceremony --config ceremony.yaml` first", a.cfg.DB)
 		}
 		fmt.Fprintln(a.opts.Out, "demo: empty data directory, running the demo key ceremony:")
-		res, err := RunCeremony(ctx, a.DB, a.Keys, a.opts.Clock, a.cfg.Data, a.cfg.BaseURL, config.DemoCeremony(a.cfg.BaseURL), a.opts.Out)
+		res, err := RunCeremony(ctx, a.DB, a.Keys, a.opts.Clock, a.cfg.Data, a.cfg.BaseURL, config.DemoCeremony(), a.opts.Out)
 		if err != nil {
 			return fmt.Errorf("demo ceremony: %w", err)
 		}
@@ -367,4 +367,17 @@ func Ceremony(ctx context.Context, cfg config.Config, ceremonyPath string, opts 
 	}
 	defer db.Close()
 	return RunCeremony(ctx, db, reg, opts.Clock, cfg.Data, cfg.BaseURL, cer, opts.Out)
+}
+
+// Config is the server configuration (see internal/config), re-exported for the command.
+type Config = config.Config
+
+// LoadConfig reads a configuration file strictly, then TAWTHIQ_* variables.
+func LoadConfig(path string, getenv func(string) string) (Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.FromEnv(getenv)
+	return cfg, nil
 }

@@ -95,8 +95,8 @@ func (c Ceremony) Validate() error {
 		bad("csp.policy_oid: %v", err)
 	}
 	for _, lang := range []string{"ar", "fr", "en"} {
-		if !strings.HasPrefix(c.CSP.PDS[lang], "http") {
-			bad("csp.pds.%s: a URL of the disclosure statement in that language is required (L-21-3-4)", lang)
+		if !strings.HasPrefix(c.CSP.PDS[lang], "https://") {
+			bad("csp.pds.%s: an https URL of the disclosure statement in that language is required (L-21-3-4, EN 319 412-5)", lang)
 		}
 	}
 	if c.AuditKey == "" {
@@ -143,7 +143,7 @@ func (c Ceremony) Validate() error {
 }
 
 // DemoCeremony is what `tawthiq serve` runs on an empty data directory.
-func DemoCeremony(baseURL string) Ceremony {
+func DemoCeremony() Ceremony {
 	ca := func(name, role, parent, cn, alg string, years int) AuthoritySpec {
 		return AuthoritySpec{Name: name, Role: role, Parent: parent, CommonName: cn,
 			Key: "file:keys/" + name + ".key", Algorithm: alg, ValidityYears: years}
@@ -153,8 +153,9 @@ func DemoCeremony(baseURL string) Ceremony {
 			Name:                   "Tawthiq Demo CSP",
 			OrganizationIdentifier: "NTRMA-000000",
 			PolicyOID:              "2.16.504.99.1.1", // Morocco's arc (2.16.504) with a demo branch: replace in production
+			// ETSI EN 319 412-5 wants https PDS URLs; the demo's are the repository's own pages.
 			PDS: map[string]string{
-				"ar": baseURL + "/pds/ar", "fr": baseURL + "/pds/fr", "en": baseURL + "/pds/en",
+				"ar": demoPDS + "ar.md", "fr": demoPDS + "fr.md", "en": demoPDS + "en.md",
 			},
 		},
 		AuditKey: "file:keys/audit.key",
@@ -169,6 +170,9 @@ func DemoCeremony(baseURL string) Ceremony {
 		Terms: TermsSpec{Version: "demo-1", Text: demoTerms},
 	}
 }
+
+// demoPDS is where the demo's PKI disclosure statements are published (L-21-3-4).
+const demoPDS = "https://github.com/tawthiq/tawthiq/blob/main/docs/pds/"
 
 const demoTerms = `Tawthiq Demo CSP - subscriber terms (demo version 1)
 

@@ -33,7 +33,8 @@ func (db *DB) Reserve(ctx context.Context, c *ca.Certificate, e auditlog.Entry) 
 			return err
 		}
 		if status != ra.StatusApproved {
-			return errkind.New(errkind.Conflict, law.L21_3_2, "application %q is %s, not approved", c.ApplicationID, status)
+			// Invalid, not Conflict: the CA retries a Conflict as a serial collision.
+			return errkind.New(errkind.Invalid, law.L21_3_2, "application %q is %s, not approved", c.ApplicationID, status)
 		}
 		return nil
 	})

@@ -160,7 +160,7 @@ func testCertificates(t *testing.T, db *store.DB) {
 	// L-21-3-2: only an approved application is certified.
 	createApp(t, db, "app-2", at)
 	err = db.Reserve(ctx, certificate("5e6f", "app-2", at), entry(at, auditlog.ActionCertificateReserve, "5e6f"))
-	wantKind(t, err, errkind.Conflict, law.L21_3_2)
+	wantKind(t, err, errkind.Invalid, law.L21_3_2)
 }
 
 func testSerialTwice(t *testing.T, db *store.DB) {

@@ -256,7 +256,7 @@ func TestBadInput_L21_3(t *testing.T) {
 				{"title without proof", submit(func(r *client.ApplicationRequest) { r.Subject.Title = "Directeur" }), 400, "L-21-3-1"},
 				{"same officer approving twice", func() error { _, err := off1.Approve(ctx, pending.ID, ""); return err }, 409, "L-21-3-1"},
 				{"applicant approving his own application", func() error { _, err := off1.Approve(ctx, own.ID, ""); return err }, 403, "L-21-3-1"},
-				{"holder approving",  func() error { _, err := holder.Approve(ctx, pending.ID, ""); return err }, 403, ""},
+				{"holder approving", func() error { _, err := holder.Approve(ctx, pending.ID, ""); return err }, 403, ""},
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {

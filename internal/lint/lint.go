@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	zx509 "github.com/zmap/zcrypto/x509"
-	"github.com/zmap/zlint/v3"
+	_ "github.com/zmap/zlint/v3" // registers every zlint lint in the global registry
 	zl "github.com/zmap/zlint/v3/lint"
 
 	"github.com/tawthiq/tawthiq/internal/errkind"
@@ -26,6 +26,7 @@ const SourceNational = "MA_L11"
 // not receive the per-certificate Expectation.
 type Linter struct {
 	registry     zl.Registry
+	lints        []preparedLint // zlint's certificate lints, instantiated and configured once
 	national     []nationalLint
 	acknowledged map[string]string // lint name -> why it cannot apply to this CSP
 	skipped      map[string]string // lint name -> why it is not run at all
@@ -61,7 +62,11 @@ func New() (*Linter, error) {
 	if len(reg.BySource(zl.EtsiEsi)) == 0 {
 		return nil, errkind.New(errkind.Internal, law.L21_1, "zlint registry has no ETSI lints")
 	}
-	return &Linter{registry: reg, national: nationalLints(), acknowledged: acknowledgedLints(), skipped: skipped}, nil
+	lints, err := prepareLints(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Linter{registry: reg, lints: lints, national: nationalLints(), acknowledged: acknowledgedLints(), skipped: skipped}, nil
 }
 
 // skippedLints lists the zlint lints not run, each with why it can never fire here.
@@ -149,11 +154,13 @@ func (l *Linter) run(der []byte, expect Expectation, onlyFailed bool) ([]Finding
 		(len(c.AuthorityKeyId) == 0 || bytes.Equal(c.AuthorityKeyId, c.SubjectKeyId)) {
 		c.SelfSigned = true
 	}
-	rs := zlint.LintCertificateEx(c, l.registry)
-	out := make([]Finding, 0, len(rs.Results)+len(l.national))
-	for name, r := range rs.Results {
-		f := Finding{Name: name, Status: r.Status.String(), Details: r.Details,
-			Source: string(r.LintMetadata.Source), Rule: law.L21_1, Acknowledged: l.acknowledged[name]}
+	out := make([]Finding, 0, len(l.national)+8)
+	fw := frameworksOf(c)
+	for i := range l.lints {
+		pl := &l.lints[i]
+		r := pl.execute(c, fw)
+		f := Finding{Name: pl.meta.Name, Status: r.Status.String(), Details: r.Details,
+			Source: string(pl.meta.Source), Rule: law.L21_1, Acknowledged: l.acknowledged[pl.meta.Name]}
 		if !onlyFailed || f.Failed() {
 			out = append(out, f)
 		}

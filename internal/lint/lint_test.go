@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
+	zl "github.com/zmap/zlint/v3/lint"
+
 	"github.com/tawthiq/tawthiq/internal/errkind"
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
@@ -310,5 +314,55 @@ func BenchmarkLintEndEntity(b *testing.B) {
 		if err := l.Certificate(der, expect); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRunnerMatchesZlint: our lint loop gives, lint for lint, the result zlint's own
+// LintCertificateEx gives (the skipped lints aside), on a good and a faulty certificate.
+func TestRunnerMatchesZlint(t *testing.T) {
+	l, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, caKey := issuingCA(t)
+	req, expect := qualifiedRequest(t)
+	for _, name := range []string{"good", "no policies"} {
+		t.Run(name, func(t *testing.T) {
+			tmpl, err := issuance.EndEntityTemplate(testCSP(), ca, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "no policies" {
+				tmpl.Policies, tmpl.PolicyIdentifiers = nil, nil
+			}
+			_, der, err := issuance.Prepare(tmpl, ca, req.PublicKey, caKey.Public())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ours := map[string]string{}
+			for _, f := range l.Findings(der, expect) {
+				if f.Source != SourceNational {
+					ours[f.Name] = f.Status
+				}
+			}
+			c, err := zx509.ParseCertificate(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs := zlint.LintCertificateEx(c, zl.GlobalRegistry())
+			compared := 0
+			for n, r := range theirs.Results {
+				if _, skipped := l.Skipped()[n]; skipped {
+					continue
+				}
+				if ours[n] != r.Status.String() {
+					t.Errorf("%s: ours %q, zlint %q", n, ours[n], r.Status)
+				}
+				compared++
+			}
+			if compared != len(ours) {
+				t.Errorf("compared %d lints, we ran %d", compared, len(ours))
+			}
+		})
 	}
 }

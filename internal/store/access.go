@@ -13,7 +13,7 @@ import (
 // CreateUser records a user; an ID is used once.
 func (db *DB) CreateUser(ctx context.Context, u access.User, e auditlog.Entry) error {
 	q := db.Rebind("INSERT INTO users (id, name, role, id_number, email, created_ms) VALUES (?, ?, ?, ?, ?, ?)")
-	return db.write(ctx, "record the user", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "record the user", []auditlog.Entry{e}, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, q, u.ID, u.Name, string(u.Role), u.IDNumber, u.Email, ms(u.CreatedAt))
 		return mapErr(err, law.LInternal, "record the user")
 	})
@@ -61,7 +61,7 @@ func scanUser(s scanner) (*access.User, error) {
 // CreateToken records a bearer token by its SHA-256 for an existing user.
 func (db *DB) CreateToken(ctx context.Context, t access.Token, e auditlog.Entry) error {
 	q := db.Rebind("INSERT INTO tokens (sha256, user_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)")
-	return db.write(ctx, "record the token", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "record the token", []auditlog.Entry{e}, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, q, nonNil(t.SHA256), t.UserID, ms(t.CreatedAt), optMS(t.ExpiresAt))
 		return mapErr(err, law.LInternal, "record the token")
 	})

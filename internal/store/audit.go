@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -15,42 +14,18 @@ import (
 // maxInList bounds the placeholders of one IN list.
 const maxInList = 500
 
-// write runs change and appends entries in one transaction, so a change is never
-// stored without its audit entry nor an entry without its change (L-21-2). The log
-// head is locked first in every write, which orders all writers the same way.
-func (db *DB) write(ctx context.Context, what string, entries []auditlog.Entry, change func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err, law.LInternal, what)
-	}
-	defer tx.Rollback()
-	size, err := db.lockHead(ctx, tx)
-	if err != nil {
-		return mapErr(err, law.LInternal, what)
-	}
-	if change != nil {
-		if err := change(tx); err != nil {
-			return mapErr(err, law.LInternal, what)
-		}
-	}
-	if err := db.appendEntries(ctx, tx, size, entries); err != nil {
-		return mapErr(err, law.L21_2, what+": audit log")
-	}
-	return mapErr(tx.Commit(), law.LInternal, what)
-}
-
 // lockHead reads the log size; in PostgreSQL it locks the head row until commit, so
 // appenders are serialised (SQLite already holds its write lock from BEGIN IMMEDIATE).
-func (db *DB) lockHead(ctx context.Context, tx *sql.Tx) (int64, error) {
+func (db *DB) lockHead(ctx context.Context, tx *txn) (int64, error) {
 	var size int64
 	err := tx.QueryRowContext(ctx, "SELECT size FROM audit_head WHERE id = 1"+db.forUpdate()).Scan(&size)
 	return size, err
 }
 
 // appendEntries stores each entry at the next position with its tlog hashes, then moves the head.
-func (db *DB) appendEntries(ctx context.Context, tx *sql.Tx, size int64, entries []auditlog.Entry) error {
+func (db *DB) appendEntries(ctx context.Context, tx *txn, size int64, entries []auditlog.Entry) (int64, error) {
 	if len(entries) == 0 {
-		return nil
+		return size, nil
 	}
 	insEntry := db.Rebind(`INSERT INTO audit_entries (seq, created_ms, actor, action, subject, ground, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`)
@@ -60,22 +35,22 @@ func (db *DB) appendEntries(ctx context.Context, tx *sql.Tx, size int64, entries
 		e.Seq = size
 		hashes, err := auditlog.HashesToStore(size, e, reader)
 		if err != nil {
-			return err
+			return size, err
 		}
 		if _, err := tx.ExecContext(ctx, insEntry, e.Seq, ms(e.Time), e.Actor, string(e.Action),
 			e.Subject, e.Ground, []byte(e.Data)); err != nil {
-			return err
+			return size, err
 		}
 		first := tlog.StoredHashIndex(0, size)
 		for i, h := range hashes {
 			if _, err := tx.ExecContext(ctx, insHash, first+int64(i), h[:], ms(e.Time)); err != nil {
-				return err
+				return size, err
 			}
 		}
 		size++
 	}
 	_, err := tx.ExecContext(ctx, db.Rebind("UPDATE audit_head SET size = ? WHERE id = 1"), size)
-	return err
+	return size, err
 }
 
 // hashReader is a tlog.HashReader over audit_hashes, reading through q (a transaction
@@ -178,7 +153,7 @@ func (db *DB) Append(ctx context.Context, e ...auditlog.Entry) error {
 // PutCheckpoint stores a signed checkpoint after checking that its root is the
 // stored tree's hash at that size, so a checkpoint never vouches for another tree.
 func (db *DB) PutCheckpoint(ctx context.Context, c auditlog.Checkpoint) error {
-	return db.write(ctx, "store a checkpoint", nil, func(tx *sql.Tx) error {
+	return db.write(ctx, "store a checkpoint", nil, func(tx *txn) error {
 		var size int64
 		if err := tx.QueryRowContext(ctx, "SELECT size FROM audit_head WHERE id = 1").Scan(&size); err != nil {
 			return err

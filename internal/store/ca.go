@@ -22,7 +22,7 @@ const certColumns = `serial, ca, application_id, profile, spki_sha256, subject, 
 func (db *DB) Reserve(ctx context.Context, c *ca.Certificate, e auditlog.Entry) error {
 	q := db.Rebind(`INSERT INTO certificates (serial, ca, application_id, profile, spki_sha256, subject,
 		not_before_ms, not_after_ms, tbs, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	return db.write(ctx, "reserve the serial", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "reserve the serial", []auditlog.Entry{e}, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, q, c.Serial, c.CA, c.ApplicationID, c.Profile, nonNil(c.SPKISHA256),
 			c.Subject, ms(c.NotBefore), ms(c.NotAfter), nonNil(c.TBS), string(ca.StatusReserved), ms(c.ReservedAt))
 		if err != nil {
@@ -49,7 +49,7 @@ func (db *DB) MarkIssued(ctx context.Context, serial string, der []byte, issuedA
 	cert := db.Rebind("UPDATE certificates SET status = ?, der = ?, issued_ms = ? WHERE serial = ? AND status = ?")
 	app := db.Rebind(`UPDATE applications SET status = ?, certificate_serial = ?
 		WHERE id = (SELECT application_id FROM certificates WHERE serial = ?) AND status = ?`)
-	return db.write(ctx, "store the issued certificate", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "store the issued certificate", []auditlog.Entry{e}, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, cert, string(ca.StatusIssued), der, ms(issuedAt), serial, string(ca.StatusReserved))
 		if err != nil {
 			return mapErr(err, law.L21_2, "store the issued certificate")
@@ -71,7 +71,7 @@ func (db *DB) MarkIssued(ctx context.Context, serial string, der []byte, issuedA
 // Abandon closes a reservation that will never be signed; the row stays.
 func (db *DB) Abandon(ctx context.Context, serial string, e auditlog.Entry) error {
 	q := db.Rebind("UPDATE certificates SET status = ? WHERE serial = ? AND status = ?")
-	return db.write(ctx, "abandon the reservation", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "abandon the reservation", []auditlog.Entry{e}, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, q, string(ca.StatusAbandoned), serial, string(ca.StatusReserved))
 		if err != nil {
 			return mapErr(err, law.L21_2, "abandon the reservation")
@@ -81,7 +81,7 @@ func (db *DB) Abandon(ctx context.Context, serial string, e auditlog.Entry) erro
 }
 
 // expectReserved explains an update that matched no row: no such serial, or not reserved.
-func (db *DB) expectReserved(ctx context.Context, tx *sql.Tx, res sql.Result, serial string) error {
+func (db *DB) expectReserved(ctx context.Context, tx *txn, res sql.Result, serial string) error {
 	n, err := res.RowsAffected()
 	if err != nil || n == 1 {
 		return err
@@ -147,7 +147,7 @@ func scanCertificate(s scanner) (*ca.Certificate, error) {
 // PutAuthority records a CA or delegated signer of this CSP; a name is recorded once.
 func (db *DB) PutAuthority(ctx context.Context, a ca.Authority, e auditlog.Entry) error {
 	q := db.Rebind("INSERT INTO authorities (name, role, parent, key_uri, der, created_ms) VALUES (?, ?, ?, ?, ?, ?)")
-	return db.write(ctx, "record the authority", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "record the authority", []auditlog.Entry{e}, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, q, a.Name, a.Role, a.Parent, a.KeyURI, nonNil(a.DER), ms(a.CreatedAt))
 		return mapErr(err, law.L21_2, "record the authority")
 	})

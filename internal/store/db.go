@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -47,6 +48,11 @@ type DB struct {
 	r       *sql.DB // reads; for SQLite a separate pool so readers never queue behind the writer
 	dialect string
 	clk     clock.Clock
+
+	writes    chan *writeReq // to the committer, the only writer
+	closed    chan struct{}
+	loopDone  chan struct{}
+	closeOnce sync.Once
 }
 
 // Open connects to dsn (postgres://..., postgresql://..., or an SQLite file path,
@@ -60,6 +66,8 @@ func Open(ctx context.Context, dsn string, clk clock.Clock) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.writes, db.closed, db.loopDone = make(chan *writeReq), make(chan struct{}), make(chan struct{})
+	go db.commitLoop()
 	return db, nil
 }
 
@@ -91,6 +99,12 @@ func connect(dsn string, clk clock.Clock) (*DB, error) {
 
 // Close releases the connections.
 func (db *DB) Close() error {
+	if db.closed != nil {
+		db.closeOnce.Do(func() {
+			close(db.closed)
+			<-db.loopDone
+		})
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		if e := db.r.Close(); err == nil {

@@ -31,7 +31,7 @@ func (db *DB) CreateApplication(ctx context.Context, a *ra.Application, e auditl
 		terms_accepted_ms, consent_directory, consent_email, contact_email, contact_phone, language, csr,
 		spki_sha256, key_in_qscd, limit_mad, submitted_by, status, created_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	return db.write(ctx, "record the application", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "record the application", []auditlog.Entry{e}, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, q, a.ID, a.Profile, subject, identity, capacity, a.Identity.Number,
 			a.TermsVersion, ms(a.TermsAcceptedAt), a.ConsentDirectory, a.ConsentEmail, a.ContactEmail,
 			a.ContactPhone, a.Language, nonNil(a.CSR), nonNil(a.SPKISHA256), a.KeyInQSCD, a.LimitMAD,
@@ -131,7 +131,7 @@ func (db *DB) approvals(ctx context.Context, id string) ([]ra.Approval, error) {
 // (pending while approvals are missing, approved or rejected once decided).
 func (db *DB) AddApproval(ctx context.Context, ap ra.Approval, status ra.Status, e auditlog.Entry) error {
 	q := db.Rebind("INSERT INTO approvals (application_id, officer, created_ms, note) VALUES (?, ?, ?, ?)")
-	return db.write(ctx, "record the approval", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "record the approval", []auditlog.Entry{e}, func(tx *txn) error {
 		cur, err := db.statusOf(ctx, tx, ap.ApplicationID)
 		if err != nil {
 			return err
@@ -155,12 +155,12 @@ func (db *DB) SetApplicationStatus(ctx context.Context, id string, from, to ra.S
 	if to == ra.StatusIssued {
 		return errkind.New(errkind.Invalid, law.L21_2, "an application becomes issued only when its certificate is stored")
 	}
-	return db.write(ctx, "change the application status", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "change the application status", []auditlog.Entry{e}, func(tx *txn) error {
 		return db.moveApplication(ctx, tx, id, from, to)
 	})
 }
 
-func (db *DB) moveApplication(ctx context.Context, tx *sql.Tx, id string, from, to ra.Status) error {
+func (db *DB) moveApplication(ctx context.Context, tx *txn, id string, from, to ra.Status) error {
 	q := db.Rebind("UPDATE applications SET status = ? WHERE id = ? AND status = ?")
 	res, err := tx.ExecContext(ctx, q, string(to), id, string(from))
 	if err != nil {
@@ -170,7 +170,7 @@ func (db *DB) moveApplication(ctx context.Context, tx *sql.Tx, id string, from, 
 }
 
 // expectOne explains an update that matched no row: no such application, or another status.
-func (db *DB) expectOne(ctx context.Context, tx *sql.Tx, res sql.Result, id string, from ra.Status) error {
+func (db *DB) expectOne(ctx context.Context, tx *txn, res sql.Result, id string, from ra.Status) error {
 	n, err := res.RowsAffected()
 	if err != nil || n == 1 {
 		return err
@@ -231,7 +231,7 @@ func (db *DB) MarkKeyCompromised(ctx context.Context, spkiSHA256 []byte, reason 
 	}
 	q := db.Rebind(`INSERT INTO compromised_keys (spki_sha256, reason, created_ms) VALUES (?, ?, ?)
 		ON CONFLICT (spki_sha256) DO NOTHING`)
-	return db.write(ctx, "record the compromised key", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "record the compromised key", []auditlog.Entry{e}, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, q, spkiSHA256, reason, ms(at))
 		return mapErr(err, law.L25, "record the compromised key")
 	})
@@ -240,7 +240,7 @@ func (db *DB) MarkKeyCompromised(ctx context.Context, spkiSHA256 []byte, reason 
 // PublishTerms records a version of the subscriber terms (L-21-3-3); a version is published once.
 func (db *DB) PublishTerms(ctx context.Context, t ra.Terms, e auditlog.Entry) error {
 	q := db.Rebind("INSERT INTO terms (version, sha256, text, created_ms) VALUES (?, ?, ?, ?)")
-	return db.write(ctx, "publish the terms", []auditlog.Entry{e}, func(tx *sql.Tx) error {
+	return db.write(ctx, "publish the terms", []auditlog.Entry{e}, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, q, t.Version, nonNil(t.SHA256), t.Text, ms(t.PublishedAt))
 		return mapErr(err, law.L21_3_3, "publish the terms")
 	})

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -597,4 +598,53 @@ func testConcurrent(t *testing.T, db *store.DB) {
 	must(t, err)
 	equal(t, "reservations", len(res), workers*each/2)
 	equal(t, "log size", size, int64(4+workers*(each/2*2+each/2)))
+}
+
+// testGroupCommit has 32 writers at once, a third of them refused (a serial used
+// twice): every refused write leaves no trace and every accepted one is stored with
+// its entry, even when both shared one transaction.
+func testGroupCommit(t *testing.T, db *store.DB) {
+	ctx := t.Context()
+	at := now()
+	approvedApp(t, db, "app-1", at)
+	reserve(t, db, "dup", "app-1", at)
+	before, err := db.AuditSize(ctx)
+	must(t, err)
+	const writers = 32
+	var wg sync.WaitGroup
+	var refused, accepted atomic.Int64
+	for w := range writers {
+		wg.Go(func() {
+			serial := fmt.Sprintf("g%02x", w)
+			if w%3 == 0 {
+				serial = "dup"
+			}
+			err := db.Reserve(ctx, certificate(serial, "app-1", at), entry(at, auditlog.ActionCertificateReserve, serial))
+			switch {
+			case err == nil:
+				accepted.Add(1)
+			case errkind.Is(err, errkind.Conflict):
+				refused.Add(1)
+			default:
+				t.Errorf("writer %d: %v", w, err)
+			}
+		})
+	}
+	wg.Wait()
+	equal(t, "refused", refused.Load(), int64((writers+2)/3))
+	equal(t, "accepted", accepted.Load(), int64(writers-(writers+2)/3))
+	size, err := db.AuditSize(ctx)
+	must(t, err)
+	equal(t, "entries added", size-before, accepted.Load())
+	entries, err := db.AuditEntries(ctx, 0, size)
+	must(t, err)
+	checkLog(t, db, entries)
+	for _, e := range entries[before:] {
+		if e.Subject == "dup" {
+			t.Errorf("a refused reservation left entry %d", e.Seq)
+		}
+	}
+	res, err := db.Reserved(ctx)
+	must(t, err)
+	equal(t, "reservations", int64(len(res)), accepted.Load()+1)
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"TestImmutable_L21_2", testImmutable},
 		{"TestRetention_L21_2", testRetention},
 		{"TestConcurrentAppends_L21_2", testConcurrent},
+		{"TestGroupCommitIsolatesRefusals_L21_2", testGroupCommit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

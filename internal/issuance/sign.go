@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
+	"sync"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -131,7 +132,39 @@ func signatureAlgorithm(pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
 	return 0, errkind.New(errkind.Invalid, law.L21_1, "unsupported CA key type %T", pub)
 }
 
+// throwaways keeps one throwaway key per kind of CA key: an RSA key costs tens of
+// milliseconds to make, and these keys only ever sign lintable copies in memory.
+var throwaways sync.Map // string -> crypto.Signer
+
 func throwawayKey(pub crypto.PublicKey) (crypto.Signer, error) {
+	kind, err := keyKind(pub)
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := throwaways.Load(kind); ok {
+		return k.(crypto.Signer), nil
+	}
+	k, err := newThrowaway(pub)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := throwaways.LoadOrStore(kind, k)
+	return actual.(crypto.Signer), nil
+}
+
+func keyKind(pub crypto.PublicKey) (string, error) {
+	switch p := pub.(type) {
+	case *ecdsa.PublicKey:
+		return "ecdsa-" + p.Curve.Params().Name, nil
+	case *rsa.PublicKey:
+		return "rsa", nil
+	case ed25519.PublicKey:
+		return "ed25519", nil
+	}
+	return "", errkind.New(errkind.Invalid, law.L21_1, "unsupported CA key type %T", pub)
+}
+
+func newThrowaway(pub crypto.PublicKey) (crypto.Signer, error) {
 	var (
 		k   crypto.Signer
 		err error

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/tawthiq/tawthiq/internal/auditlog"
 	"github.com/tawthiq/tawthiq/internal/errkind"
@@ -44,24 +45,50 @@ func (db *DB) write(ctx context.Context, what string, entries []auditlog.Entry, 
 func (db *DB) commitLoop() {
 	defer close(db.loopDone)
 	batch := make([]*writeReq, 0, maxBatch)
+	busy := false // the last batch had company: writers are arriving together
 	for {
 		select {
 		case <-db.closed:
 			return
 		case r := <-db.writes:
 			batch = append(batch[:0], r)
-		drain:
-			for len(batch) < maxBatch {
-				select {
-				case r := <-db.writes:
-					batch = append(batch, r)
-				default:
-					break drain
-				}
-			}
+			batch = db.gather(batch, busy)
+			busy = len(batch) > 1
 			db.commitBatch(batch)
 		}
 	}
+}
+
+// linger is how long a busy committer waits for more writers before committing: far
+// less than the fsync it saves them, and never spent by a lone writer.
+const linger = 300 * time.Microsecond
+
+// gather adds every writer already waiting; when busy, it lingers a little for more.
+func (db *DB) gather(batch []*writeReq, busy bool) []*writeReq {
+	var deadline <-chan time.Time
+	if busy {
+		t := time.NewTimer(linger)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for len(batch) < maxBatch {
+		select {
+		case r := <-db.writes:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if deadline == nil {
+			return batch
+		}
+		select {
+		case r := <-db.writes:
+			batch = append(batch, r)
+		case <-deadline:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commitBatch writes a batch in one transaction and answers each request.

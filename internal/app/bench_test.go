@@ -81,8 +81,8 @@ func approvedApplications(b *testing.B, e *testEnv, n int) []*ra.Application {
 			defer func() { <-sem; wg.Done() }()
 			csr := []byte(newCSR(b, p256(b), "holder"))
 			a, err := e.app.RA.Submit(ctx, ra.Person{ID: hu.ID}, ra.Application{Profile: tmpl.Profile,
-				Subject:  issuanceSubject(tmpl.Subject),
-				Identity: ra.IDDocument{Type: "national-id-card", Number: fmt.Sprintf("AB%06d", i), Issuer: "DGSN", Country: "MA", Expiry: tmpl.Identity.Expiry, Method: "face-to-face", EvidenceSHA256: make([]byte, 32)},
+				Subject:      issuanceSubject(tmpl.Subject),
+				Identity:     ra.IDDocument{Type: "national-id-card", Number: fmt.Sprintf("AB%06d", i), Issuer: "DGSN", Country: "MA", Expiry: tmpl.Identity.Expiry, Method: "face-to-face", EvidenceSHA256: make([]byte, 32)},
 				TermsVersion: tmpl.TermsVersion, TermsAcceptedAt: tmpl.TermsAcceptedAt, CSR: csr, Language: "fr"})
 			if err != nil {
 				failed.Store(err)

@@ -40,6 +40,7 @@ type Step string
 
 // The steps of issuance, in order.
 const (
+	StepPrepared Step = "prepared" // linted, nothing recorded yet
 	StepReserved Step = "reserved" // serial and TBS recorded, not yet signed
 	StepSigned   Step = "signed"   // signed and verified, not yet stored
 )
@@ -145,6 +146,7 @@ func (s *Service) Issue(ctx context.Context, in IssueRequest) (*Certificate, err
 			NotBefore: req.NotBefore, NotAfter: req.NotAfter, TBS: tbs, Status: StatusReserved,
 			ReservedAt: law.Timestamp(now),
 		}
+		s.step(StepPrepared)
 		e := auditlog.NewEntry(c.ReservedAt, in.Actor, auditlog.ActionCertificateReserve, c.Serial, map[string]string{
 			"ca": c.CA, "application": c.ApplicationID, "profile": c.Profile, "tbs_sha256": sum(tbs)})
 		err = s.store.Reserve(ctx, c, e)

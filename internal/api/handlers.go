@@ -407,7 +407,9 @@ func (s *server) recordRead(ctx context.Context, u *access.User, subject, ground
 	return nil
 }
 
-func person(u *access.User) ra.Person { return ra.Person{ID: u.ID, IDNumber: u.IDNumber} }
+func person(u *access.User) ra.Person {
+	return ra.Person{ID: u.ID, IDNumber: u.IDNumber, OwnNameOnly: u.Role == access.RoleHolder}
+}
 
 // clientHost is the peer's address for the login record; the port says nothing.
 func clientHost(r *http.Request) string {

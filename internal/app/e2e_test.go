@@ -208,8 +208,9 @@ func TestBadInput_L21_3(t *testing.T) {
 			if _, err := off1.Approve(ctx, pending.ID, ""); err != nil {
 				t.Fatal(err)
 			}
-			// An application in Officer One's own name, entered by someone else.
-			own, err := other.SubmitApplication(ctx, application(t, other, "OF111111", newCSR(t, p256(t), "Officer One")))
+			// An application in Officer One's own name, entered by a third officer.
+			off3, _ := e.user(t, "Officer Three", "ra-officer", "OF333333")
+			own, err := off3.SubmitApplication(ctx, application(t, off3, "OF111111", newCSR(t, p256(t), "Officer One")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -256,6 +257,7 @@ func TestBadInput_L21_3(t *testing.T) {
 				{"title without proof", submit(func(r *client.ApplicationRequest) { r.Subject.Title = "Directeur" }), 400, "L-21-3-1"},
 				{"same officer approving twice", func() error { _, err := off1.Approve(ctx, pending.ID, ""); return err }, 409, "L-21-3-1"},
 				{"applicant approving his own application", func() error { _, err := off1.Approve(ctx, own.ID, ""); return err }, 403, "L-21-3-1"},
+				{"holder applying in another's name", submit(func(r *client.ApplicationRequest) { r.Identity.Number = "AB123456" }), 403, "L-21-3-1"},
 				{"holder approving", func() error { _, err := holder.Approve(ctx, pending.ID, ""); return err }, 403, ""},
 			}
 			for _, c := range cases {

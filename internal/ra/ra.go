@@ -31,6 +31,8 @@ type Issuer interface {
 type Person struct {
 	ID       string // user ID
 	IDNumber string // his own ID document number, to catch self-approval
+	// OwnNameOnly is set for holders: they apply for themselves, never for another.
+	OwnNameOnly bool
 }
 
 // Service is the registration authority.
@@ -61,6 +63,9 @@ func (s *Service) Submit(ctx context.Context, by Person, a Application) (*Applic
 	}
 	if err := checkIdentity(&a, p, now); err != nil {
 		return nil, err
+	}
+	if by.OwnNameOnly && a.Identity.Number != by.IDNumber {
+		return nil, errkind.New(errkind.Forbidden, law.L21_3_1, "a holder applies in his own name only: the identity document number differs from his account's")
 	}
 	csr, err := parseCSR(a.CSR)
 	if err != nil {

@@ -239,6 +239,9 @@ func applyCmd(r *remote) *cobra.Command {
 	f.StringVar(&in.Language, "language", "fr", "ar, fr or en")
 	f.BoolVar(&in.KeyInQSCD, "qscd", false, "the key is in a qualified signature creation device")
 	f.Int64Var(&in.LimitMAD, "limit-mad", 0, "maximum transaction value in dirhams (L-11 i)")
+	for _, name := range []string{"csr", "id-expiry", "evidence"} {
+		_ = c.MarkFlagRequired(name) // else the error is a bare "open : no such file or directory"
+	}
 	return c
 }
 

@@ -118,6 +118,9 @@ func (s *Service) Login(ctx context.Context, u *User, from string) error {
 
 // RecordRead logs a read of personal data with its ground (L-24).
 func (s *Service) RecordRead(ctx context.Context, reader *User, subject, ground string) error {
+	if strings.TrimSpace(ground) == "" {
+		return errkind.New(errkind.Invalid, law.L24, "a read of personal data needs its ground")
+	}
 	e := auditlog.NewEntry(s.clock.Now(), reader.ID, auditlog.ActionPersonalDataRead, subject, nil)
 	e.Ground = ground
 	return s.store.Append(ctx, e)

@@ -73,10 +73,15 @@ func ParseOID(s string) (asn1.ObjectIdentifier, error) {
 	oid := make(asn1.ObjectIdentifier, len(parts))
 	for i, p := range parts {
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || strings.TrimLeft(p, "0123456789") != "" { // Atoi accepts a sign
 			return nil, fmt.Errorf("object identifier %q: arc %q", s, p)
 		}
 		oid[i] = n
+	}
+	// X.660: the first arc is 0, 1 or 2, and under 0 and 1 the second is below 40;
+	// encoding/asn1 refuses anything else, so refuse it here, at validation.
+	if oid[0] > 2 || (oid[0] < 2 && oid[1] >= 40) {
+		return nil, fmt.Errorf("object identifier %q: arcs %d.%d are not allowed", s, oid[0], oid[1])
 	}
 	return oid, nil
 }

@@ -129,7 +129,8 @@ func (c *Config) Normalize() error {
 	}
 	if c.PassphraseFile != "" {
 		pf, _ := filepath.Abs(c.PassphraseFile)
-		if rel, err := filepath.Rel(c.Data, pf); err == nil && !strings.HasPrefix(rel, "..") {
+		// A file named "..x" inside the data directory is inside too: only ".." itself climbs out.
+		if rel, err := filepath.Rel(c.Data, pf); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			errs = append(errs, fmt.Errorf("passphrase_file %s is inside the data directory: keep it apart from the keys", pf))
 		}
 	}

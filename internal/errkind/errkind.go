@@ -27,7 +27,7 @@ const (
 var kindNames = [...]string{"internal", "invalid", "not-found", "conflict", "unauthorized", "forbidden", "unavailable", "too-large"}
 
 func (k Kind) String() string {
-	if int(k) < len(kindNames) {
+	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
 	}
 	return "internal"

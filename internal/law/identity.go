@@ -37,11 +37,14 @@ func ETSIIdentifier(t IDDocumentType, country, number string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%s: unknown identity document type %q", L21_3_1, t)
 	}
-	if len(country) != 2 {
+	// EN 319 412-1 5.1.3: the country is two upper-case letters; issuance refuses anything else.
+	if len(country) != 2 || !isUpperAlpha(country[0]) || !isUpperAlpha(country[1]) {
 		return "", fmt.Errorf("%s: country %q is not an ISO 3166 two-letter code", L21_3_1, country)
 	}
 	return p + country + "-" + number, nil
 }
+
+func isUpperAlpha(c byte) bool { return 'A' <= c && c <= 'Z' }
 
 // VettingMethod is how the identity was verified; 43-20 art. 33 admits these.
 type VettingMethod string

@@ -68,8 +68,8 @@ func LookupGround(g Ground) (GroundRule, bool) {
 // dropped, and OCSP answers for expired certificates.
 const StatusAfterExpiry = true
 
-// CRL timing: a CRL is valid for CRLValidity and is reissued well before, and within
-// CRLRevocationDelay of any revocation (ETSI EN 319 411-1 CSS-6.3.9-05: at most 24 h).
+// CRL timing: a CRL is valid for CRLValidity, reissued well before it lapses, and
+// within CRLRevocationDelay of any revocation, so that revocation is "without delay" (L-21-1).
 const (
 	CRLValidity        = 24 * time.Hour
 	CRLReissueEvery    = 6 * time.Hour

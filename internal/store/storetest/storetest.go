@@ -24,13 +24,16 @@ import (
 // Opener returns a fresh, empty, migrated database for one test.
 type Opener func(t *testing.T) *store.DB
 
+// testCase is one conformance test, run on a fresh database.
+type testCase struct {
+	name string
+	run  func(t *testing.T, db *store.DB)
+}
+
 // Run runs the whole suite against the databases open returns; the tests run in
 // parallel, each on its own database, so open must be safe for concurrent use.
 func Run(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, db *store.DB)
-	}{
+	tests := []testCase{
 		{"TestTerms_L21_3_3", testTerms},
 		{"TestApplications_L21_3_1", testApplications},
 		{"TestApplicationWithoutTerms_L21_3_3", testApplicationWithoutTerms},
@@ -51,6 +54,10 @@ func Run(t *testing.T, open Opener) {
 		{"TestConcurrentAppends_L21_2", testConcurrent},
 		{"TestGroupCommitIsolatesRefusals_L21_2", testGroupCommit},
 	}
+	// Each service's own cases live in a file of their own.
+	tests = append(tests, revocationCases()...)
+	tests = append(tests, ocspCases()...)
+	tests = append(tests, noticeCases()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -34,6 +34,12 @@ const (
 	ActionLoginFailed        Action = "auth.failed"
 	ActionPersonalDataRead   Action = "personal-data.read" // L-24: every read with its ground
 	ActionCheckpoint         Action = "log.checkpoint"
+	ActionCertificateRevoke  Action = "certificate.revoke"
+	ActionCRLPublish         Action = "crl.publish"
+	ActionDirectorySearch    Action = "directory.search" // L-21-2: every directory search, by a hash of its query
+	ActionNoticeQueue        Action = "notice.queue"     // L-21-3-5, L-21-3-7: a holder notice recorded once
+	ActionNoticeSend         Action = "notice.send"      // L-21-3-5: the notice was handed to the mail server
+	ActionNoticeRetry        Action = "notice.retry"     // a delivery attempt failed; retried later
 )
 
 // Entry is one record of the log. The store assigns Seq; Time is UTC to the millisecond.

@@ -121,7 +121,7 @@ func EndEntityTemplate(csp CSP, issuer *x509.Certificate, req Request) (*x509.Ce
 		BasicConstraintsValid: true,
 		SubjectKeyId:          ski,
 		AuthorityKeyId:        issuer.SubjectKeyId,
-		CRLDistributionPoints: []string{base + "/crl/" + p.CA + ".crl"}, // 43-20: status service
+		CRLDistributionPoints: []string{CRLDistributionPoint(csp, p.CA, req.Serial)}, // 43-20: status service
 		OCSPServer:            []string{base + "/ocsp"},
 		IssuingCertificateURL: []string{base + "/ca/" + p.CA + ".crt"}, // 43-20: CSP certificate for free
 		ExtraExtensions: []pkix.Extension{
@@ -134,6 +134,20 @@ func EndEntityTemplate(csp CSP, issuer *x509.Certificate, req Request) (*x509.Ce
 		t.EmailAddresses = []string{req.Subject.Email}
 	}
 	return t, nil
+}
+
+// MaxCRLShards bounds the partitions of one CA's CRL.
+const MaxCRLShards = 1024
+
+// CRLDistributionPoint is where the CRL listing a certificate is served: the CA's
+// full CRL, or with csp.CRLShards > 1 its partition {ca}-{serial mod CRLShards}.
+func CRLDistributionPoint(csp CSP, ca string, serial *big.Int) string {
+	base := strings.TrimRight(csp.BaseURL, "/")
+	if csp.CRLShards > 1 && serial != nil {
+		n := new(big.Int).Mod(serial, big.NewInt(int64(csp.CRLShards)))
+		return base + "/crl/" + ca + "-" + n.String() + ".crl"
+	}
+	return base + "/crl/" + ca + ".crl"
 }
 
 // subjectAttributes builds the EN 319 412-2 (natural) or -3 (legal) subject.
@@ -393,6 +407,9 @@ func checkCSP(csp CSP) error {
 	u, err := url.Parse(csp.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || !isIA5(csp.BaseURL) {
 		return bad("the CSP's base URL %q is not an absolute http(s) URL", csp.BaseURL)
+	}
+	if csp.CRLShards < 0 || csp.CRLShards > MaxCRLShards {
+		return errkind.New(errkind.Invalid, law.L21Rev, "the CSP's CRL shard count %d is outside 0..%d", csp.CRLShards, MaxCRLShards)
 	}
 	if len(csp.PolicyOID) < 2 {
 		return bad("the CSP has no certificate policy OID")

@@ -51,6 +51,8 @@ type CSP struct {
 	BaseURL                string // where CRLs, OCSP and CA certificates are served, e.g. "http://127.0.0.1:8080"
 	PolicyOID              asn1.ObjectIdentifier
 	PDS                    map[string]string // language -> URL of the PKI disclosure statement (QcPDS)
+	// CRLShards partitions each CA's CRL by serial mod CRLShards; 0 or 1 keeps one CRL per CA.
+	CRLShards int
 }
 
 // Request is what the CA is asked to certify, after the RA approved it.

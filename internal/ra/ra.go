@@ -6,8 +6,10 @@ package ra
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base32"
 	"encoding/hex"
 	"encoding/pem"
 	"strings"
@@ -118,13 +120,42 @@ func (s *Service) Submit(ctx context.Context, by Person, a Application) (*Applic
 	a.Status = StatusPending
 	a.CreatedAt = law.Timestamp(now)
 	a.Approvals = nil
+	secret, hash, err := NewRevocationSecret()
+	if err != nil {
+		return nil, err
+	}
+	a.RevocationSecret, a.RevocationSecretSHA256 = "", hash
 	e := auditlog.NewEntry(a.CreatedAt, by.ID, auditlog.ActionApplicationCreate, a.ID, map[string]string{
 		"profile": a.Profile, "spki_sha256": hex.EncodeToString(a.SPKISHA256), "terms": a.TermsVersion,
 		"id_method": string(a.Identity.Method)})
 	if err := s.store.CreateApplication(ctx, &a, e); err != nil {
 		return nil, err
 	}
+	// Handed out once: only its hash is kept, so the holder can revoke without an account (L-21-1).
+	a.RevocationSecret = secret
 	return &a, nil
+}
+
+// revocationSecretBytes gives the holder's revocation secret 128 random bits.
+const revocationSecretBytes = 16
+
+// NewRevocationSecret returns a random revocation secret (base32, no padding) and its SHA-256.
+func NewRevocationSecret() (secret string, sha []byte, err error) {
+	b := make([]byte, revocationSecretBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, errkind.Wrap(errkind.Unavailable, err, "reading a random revocation secret")
+	}
+	secret = base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+	h := RevocationSecretHash(secret)
+	return secret, h, nil
+}
+
+// RevocationSecretHash is what is stored of a revocation secret: the SHA-256 of its
+// text, upper-cased and without spaces or dashes, as a holder may copy it.
+func RevocationSecretHash(secret string) []byte {
+	norm := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(secret)))
+	h := sha256.Sum256([]byte(norm))
+	return h[:]
 }
 
 // checkIdentity verifies the registration record and fills the ETSI identifiers (L-21-3-1).

@@ -62,6 +62,11 @@ type Application struct {
 	CreatedAt         time.Time
 	Approvals         []Approval
 	CertificateSerial string // set once issued
+	// RevocationSecretSHA256 is the hash of the holder's revocation secret (L-21-1),
+	// stored with the application; the secret itself is never stored.
+	RevocationSecretSHA256 []byte
+	// RevocationSecret is handed to the submitter once, by Submit, and never stored.
+	RevocationSecret string
 }
 
 // Approval is one RA officer's decision on an application.

@@ -31,12 +31,18 @@ func (db *DB) CreateApplication(ctx context.Context, a *ra.Application, e auditl
 		terms_accepted_ms, consent_directory, consent_email, contact_email, contact_phone, language, csr,
 		spki_sha256, key_in_qscd, limit_mad, submitted_by, status, created_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	secret := db.Rebind("INSERT INTO revocation_secrets (application_id, sha256, created_ms) VALUES (?, ?, ?)")
 	return db.write(ctx, "record the application", []auditlog.Entry{e}, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, q, a.ID, a.Profile, subject, identity, capacity, a.Identity.Number,
 			a.TermsVersion, ms(a.TermsAcceptedAt), a.ConsentDirectory, a.ConsentEmail, a.ContactEmail,
 			a.ContactPhone, a.Language, nonNil(a.CSR), nonNil(a.SPKISHA256), a.KeyInQSCD, a.LimitMAD,
 			a.SubmittedBy, string(status), ms(a.CreatedAt))
-		return mapErr(err, law.L21_3_3, "record the application")
+		if err != nil || len(a.RevocationSecretSHA256) == 0 {
+			return mapErr(err, law.L21_3_3, "record the application")
+		}
+		// The hash of the holder's revocation secret, with the application or not at all (L-21-1).
+		_, err = tx.ExecContext(ctx, secret, a.ID, a.RevocationSecretSHA256, ms(a.CreatedAt))
+		return mapErr(err, law.L21_1, "record the revocation secret")
 	})
 }
 

@@ -140,6 +140,43 @@ func (c *Client) CertificateDER(ctx context.Context, serial string) ([]byte, err
 	return c.raw(ctx, "/api/v1/certificates/"+url.PathEscape(serial)+"/der")
 }
 
+// Grounds lists the grounds of revocation the law gives.
+func (c *Client) Grounds(ctx context.Context) ([]Ground, error) {
+	var l GroundList
+	return l.Grounds, c.do(ctx, http.MethodGet, "/api/v1/grounds", nil, &l)
+}
+
+// Revoke revokes a certificate (holder his own, ra-officer; admin for ca-compromise).
+// It returns the revocations made, the requested certificate's first.
+func (c *Client) Revoke(ctx context.Context, serial string, req RevocationRequest) ([]Revocation, error) {
+	var l RevocationList
+	return l.Revocations, c.do(ctx, http.MethodPost, "/api/v1/certificates/"+url.PathEscape(serial)+"/revocation", req, &l)
+}
+
+// RevokeWithSecret revokes a certificate with the holder's revocation secret; it needs no token.
+func (c *Client) RevokeWithSecret(ctx context.Context, serial, secret string) ([]Revocation, error) {
+	var l RevocationList
+	return l.Revocations, c.do(ctx, http.MethodPost, "/api/v1/revocations", SecretRevocation{Serial: serial, Secret: secret}, &l)
+}
+
+// Revocation returns the revocation record of a certificate (a *Problem with status 404 if it is not revoked).
+func (c *Client) Revocation(ctx context.Context, serial string) (*Revocation, error) {
+	var r Revocation
+	return &r, c.do(ctx, http.MethodGet, "/api/v1/certificates/"+url.PathEscape(serial)+"/revocation", nil, &r)
+}
+
+// Directory searches the public directory by "name", "email" or "serial" (L-21-2).
+func (c *Client) Directory(ctx context.Context, by, value string) ([]DirectoryEntry, error) {
+	var l DirectoryResult
+	return l.Entries, c.do(ctx, http.MethodGet, "/api/v1/directory?"+url.Values{by: {value}}.Encode(), nil, &l)
+}
+
+// Notices lists the token holder's notices, newest first (holder).
+func (c *Client) Notices(ctx context.Context) ([]Notice, error) {
+	var l NoticeList
+	return l.Notices, c.do(ctx, http.MethodGet, "/api/v1/notices", nil, &l)
+}
+
 // AuditEntries returns the audit log entries with from <= seq < to (auditor, admin);
 // to <= 0 asks for the server's default page.
 func (c *Client) AuditEntries(ctx context.Context, from, to int64) (*AuditEntries, error) {

@@ -110,6 +110,17 @@ func TestRequests(t *testing.T) {
 		{"certificate der", func() error { _, err := c.CertificateDER(ctx, "4a"); return err }, "GET", "/api/v1/certificates/4a/der", ""},
 		{"audit entries", func() error { _, err := c.AuditEntries(ctx, 5, 10); return err }, "GET", "/api/v1/audit/entries", ""},
 		{"verify audit", func() error { _, err := c.VerifyAudit(ctx); return err }, "GET", "/api/v1/audit/verify", ""},
+		{"grounds", func() error { _, err := c.Grounds(ctx); return err }, "GET", "/api/v1/grounds", ""},
+		{"revoke", func() error {
+			inv := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+			_, err := c.Revoke(ctx, "4a", RevocationRequest{Ground: "key-compromise", Note: "lost", InvalidityDate: &inv})
+			return err
+		}, "POST", "/api/v1/certificates/4a/revocation", `{"ground":"key-compromise","note":"lost","invalidity_date":"2025-03-01T10:00:00Z"}`},
+		{"revoke with secret", func() error { _, err := c.RevokeWithSecret(ctx, "4a", "ABCD-EFGH"); return err },
+			"POST", "/api/v1/revocations", `{"serial":"4a","secret":"ABCD-EFGH"}`},
+		{"revocation", func() error { _, err := c.Revocation(ctx, "4a"); return err }, "GET", "/api/v1/certificates/4a/revocation", ""},
+		{"directory", func() error { _, err := c.Directory(ctx, "email", "a+b@example.ma"); return err }, "GET", "/api/v1/directory", ""},
+		{"notices", func() error { _, err := c.Notices(ctx); return err }, "GET", "/api/v1/notices", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,6 +137,9 @@ func TestRequests(t *testing.T) {
 				t.Errorf("body %q lacks %q", got.body, tt.body)
 			}
 			if tt.name == "audit entries" && got.query != "from=5&to=10" {
+				t.Errorf("query %q", got.query)
+			}
+			if tt.name == "directory" && got.query != "email=a%2Bb%40example.ma" {
 				t.Errorf("query %q", got.query)
 			}
 			if got.body != "" && got.ctype != "application/json" {

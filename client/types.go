@@ -124,6 +124,9 @@ type Application struct {
 	CreatedAt         Timestamp  `json:"created_at"`
 	Approvals         []Approval `json:"approvals"`
 	CertificateSerial string     `json:"certificate_serial,omitempty"`
+	// RevocationSecret revokes the certificate without an account (L-21-1). It is in
+	// the submit answer only, once: the CSP keeps only its hash.
+	RevocationSecret string `json:"revocation_secret,omitempty"`
 }
 
 // ApprovalRequest carries an officer's note.
@@ -255,4 +258,96 @@ type AuditReport struct {
 // Health is the answer of GET /healthz.
 type Health struct {
 	Status string `json:"status"`
+}
+
+// Ground is a ground of revocation the law gives, with what relying parties see.
+type Ground struct {
+	Ground         string `json:"ground"`          // e.g. holder-request, key-compromise
+	Rule           string `json:"rule"`            // the LAW.md ID
+	Article        string `json:"article"`         // the article of Law 53-05 [43-20]
+	Reason         int    `json:"reason"`          // RFC 5280 CRLReason code
+	ReasonName     string `json:"reason_name"`     // RFC 5280 name of the code
+	NeedsOrderRef  bool   `json:"needs_order_ref"` // a judicial order's reference is required
+	CompromisesKey bool   `json:"compromises_key"` // every certificate of the key is revoked (L-25)
+	Description    string `json:"description"`
+}
+
+// GroundList lists the grounds of revocation.
+type GroundList struct {
+	Grounds []Ground `json:"grounds"`
+}
+
+// RevocationRequest asks for the revocation of a certificate. For ca-compromise
+// (admin), every certificate of the certificate's issuing CA is revoked.
+type RevocationRequest struct {
+	Ground         string     `json:"ground"`
+	Note           string     `json:"note,omitempty"`            // required of RA officers
+	OrderRef       string     `json:"order_ref,omitempty"`       // required for judicial-order
+	InvalidityDate *time.Time `json:"invalidity_date,omitempty"` // key-compromise: since when the key is unsafe
+}
+
+// SecretRevocation is the holder's revocation by his revocation secret, without an
+// account (L-21-1).
+type SecretRevocation struct {
+	Serial string `json:"serial"`
+	Secret string `json:"secret"`
+}
+
+// Revocation is the record of one revoked certificate; times are UTC to the millisecond (L-21-1).
+type Revocation struct {
+	Serial          string     `json:"serial"`
+	CA              string     `json:"ca"`
+	Ground          string     `json:"ground"`
+	Rule            string     `json:"rule"`   // the rule behind the ground
+	Reason          int        `json:"reason"` // RFC 5280 CRLReason code
+	RequestedAt     Timestamp  `json:"requested_at"`
+	RevokedAt       Timestamp  `json:"revoked_at"` // the decision: the CRL's revocationDate
+	InvalidityDate  *Timestamp `json:"invalidity_date,omitempty"`
+	RequestedBy     string     `json:"requested_by"`
+	Note            string     `json:"note,omitempty"`
+	OrderRef        string     `json:"order_ref,omitempty"`
+	CRLPublishedAt  *Timestamp `json:"crl_published_at,omitempty"`  // first CRL that lists it
+	OCSPPublishedAt *Timestamp `json:"ocsp_published_at,omitempty"` // first OCSP response that says revoked
+}
+
+// RevocationList is the answer of a revocation: the requested certificate first,
+// then any other certificate of the same key (L-25) or CA.
+type RevocationList struct {
+	Revocations []Revocation `json:"revocations"`
+}
+
+// DirectoryEntry is a certificate whose holder consented to publication (L-21-2).
+type DirectoryEntry struct {
+	Serial    string     `json:"serial"`
+	CA        string     `json:"ca"`
+	Subject   string     `json:"subject"` // RFC 4514
+	NotBefore Timestamp  `json:"not_before"`
+	NotAfter  Timestamp  `json:"not_after"`
+	Status    string     `json:"status"` // valid, revoked, expired (at the time of the search)
+	RevokedAt *Timestamp `json:"revoked_at,omitempty"`
+	PEM       string     `json:"pem"`
+}
+
+// DirectoryResult is the answer of a directory search; empty when nothing is listed.
+type DirectoryResult struct {
+	Entries []DirectoryEntry `json:"entries"`
+}
+
+// Notice is a notice to a holder: an expiry warning (L-21-3-5) or a revocation (L-21-3-7).
+type Notice struct {
+	ID        string     `json:"id"`
+	Kind      string     `json:"kind"`    // expiry, revocation
+	Channel   string     `json:"channel"` // email, account
+	Serial    string     `json:"serial"`
+	Language  string     `json:"language"`
+	Subject   string     `json:"subject"`
+	Body      string     `json:"body"`
+	State     string     `json:"state"` // queued, sending, sent, held
+	CreatedAt Timestamp  `json:"created_at"`
+	SentAt    *Timestamp `json:"sent_at,omitempty"`
+}
+
+// NoticeList lists a holder's notices, newest first.
+type NoticeList struct {
+	Notices []Notice `json:"notices"`
 }

@@ -35,6 +35,7 @@ func addClientCommands(root *cobra.Command) {
 	root.PersistentFlags().StringVar(&r.server, "server", def, "tawthiq server URL (env TAWTHIQ_SERVER); the token comes from env TAWTHIQ_TOKEN")
 	root.AddCommand(loginCmd(r), userCmd(r), termsCmd(r), profilesCmd(r), applyCmd(r), applicationCmd(r),
 		approveCmd(r), rejectCmd(r), issueCmd(r), certCmd(r))
+	addRevocationCommands(root, r)
 	for _, c := range root.Commands() {
 		if c.Name() == "audit" {
 			c.AddCommand(auditEntriesCmd(r))
@@ -212,6 +213,11 @@ func applyCmd(r *remote) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "application %s (%s)\n", a.ID, a.Status)
+			if a.RevocationSecret != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "revocation secret %s\n"+
+					"keep this secret safe and apart from your key: it is shown only this once, and with it you can revoke\n"+
+					"your certificate at any hour without your account (tawthiq revoke-with-secret SERIAL, L-21-1)\n", a.RevocationSecret)
+			}
 			return nil
 		})}
 	f := c.Flags()

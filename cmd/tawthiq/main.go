@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -59,7 +60,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd())
+	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd())
 	addClientCommands(r)
 	return r
 }
@@ -189,4 +190,39 @@ func oneLine(err error) string {
 		}
 	}
 	return s
+}
+
+func benchCmd() *cobra.Command {
+	b := &cobra.Command{Use: "bench", Short: "load tools for a running server"}
+	var o app.BenchOCSP
+	oc := &cobra.Command{
+		Use:   "ocsp --cert ee.pem --issuer ca.pem",
+		Short: "ask a responder for one certificate's status from many clients; report answers/s and latency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.URL == "" {
+				o.URL = cmd.Flag("server").Value.String() + "/ocsp"
+			}
+			res, err := app.RunBenchOCSP(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d answers in %s: %.0f/s, p50 %s, p99 %s, max %s, %d errors\n",
+				res.Requests, res.Elapsed.Round(time.Millisecond), res.PerSecond, res.P50, res.P99, res.Max, res.Errors)
+			if res.Errors > 0 {
+				return fmt.Errorf("%d answers failed, first: %v", res.Errors, res.FirstErr)
+			}
+			return nil
+		},
+	}
+	oc.Flags().StringVar(&o.URL, "url", "", "responder URL (default SERVER/ocsp)")
+	oc.Flags().StringVar(&o.CertFile, "cert", "", "PEM certificate to ask about")
+	oc.Flags().StringVar(&o.IssuerFile, "issuer", "", "PEM certificate of its CA")
+	oc.Flags().IntVar(&o.Concurrency, "clients", 16, "concurrent clients")
+	oc.Flags().DurationVar(&o.Duration, "duration", 10*time.Second, "how long to run")
+	oc.Flags().BoolVar(&o.GET, "get", false, "RFC 5019 GET requests instead of POST")
+	_ = oc.MarkFlagRequired("cert")
+	_ = oc.MarkFlagRequired("issuer")
+	b.AddCommand(oc)
+	return b
 }

@@ -13,8 +13,11 @@ import (
 	"github.com/tawthiq/tawthiq/internal/auditlog"
 	"github.com/tawthiq/tawthiq/internal/ca"
 	"github.com/tawthiq/tawthiq/internal/clock"
+	"github.com/tawthiq/tawthiq/internal/directory"
 	"github.com/tawthiq/tawthiq/internal/issuance"
+	"github.com/tawthiq/tawthiq/internal/notify"
 	"github.com/tawthiq/tawthiq/internal/ra"
+	"github.com/tawthiq/tawthiq/internal/revocation"
 )
 
 // DefaultMaxBodyBytes bounds a request body when Deps.MaxBodyBytes is zero.
@@ -88,13 +91,35 @@ type AuditVerifier interface {
 	Verify(ctx context.Context) (auditlog.Report, error)
 }
 
+// Revoker revokes certificates on the law's grounds and decides who may (L-21-1,
+// L-21-3-7); the API only maps users to actors and errors to problems.
+type Revoker interface {
+	Revoke(ctx context.Context, by revocation.Actor, req revocation.Request) ([]revocation.Revocation, error)
+	RevokeWithSecret(ctx context.Context, serial, secret string) ([]revocation.Revocation, error)
+	Revocation(ctx context.Context, serial string) (*revocation.Revocation, error)
+}
+
+// DirectorySearcher answers public directory searches, showing only consenting
+// holders' certificates (L-21-2).
+type DirectorySearcher interface {
+	Search(ctx context.Context, by directory.Searcher, q directory.Query) ([]directory.Entry, error)
+}
+
+// NoticeLister lists a holder's notices (L-21-3-5, L-21-3-7).
+type NoticeLister interface {
+	Notices(ctx context.Context, holderID string) ([]notify.Notice, error)
+}
+
 // Compile-time checks that the services fit the API's interfaces (STYLE #2).
 var (
-	_ Access      = (*access.Service)(nil)
-	_ RA          = (*ra.Service)(nil)
-	_ CA          = (*ca.Service)(nil)
-	_ Checkpoints = (*auditlog.Log)(nil)
-	_ AuditReader = auditlog.Store(nil)
+	_ Access            = (*access.Service)(nil)
+	_ RA                = (*ra.Service)(nil)
+	_ CA                = (*ca.Service)(nil)
+	_ Checkpoints       = (*auditlog.Log)(nil)
+	_ AuditReader       = auditlog.Store(nil)
+	_ Revoker           = (*revocation.Service)(nil)
+	_ DirectorySearcher = (*directory.Service)(nil)
+	_ NoticeLister      = (*notify.Service)(nil)
 )
 
 // Deps are the services behind the API. A nil service makes its endpoints answer
@@ -106,6 +131,9 @@ type Deps struct {
 	Checkpoints  Checkpoints
 	AuditEntries AuditReader
 	Verifier     AuditVerifier
+	Revocations  Revoker
+	Directory    DirectorySearcher
+	Notices      NoticeLister
 	Clock        clock.Clock
 	Logger       *slog.Logger
 	MaxBodyBytes int64 // 0: DefaultMaxBodyBytes

@@ -178,7 +178,8 @@ func TestRoutesDeclareAccess(t *testing.T) {
 					t.Errorf("unknown role %q", r)
 				}
 			}
-			if rt.Public && rt.Method != http.MethodGet {
+			// The one public write: the holder's revocation by secret, without an account (L-21-1).
+			if rt.Public && rt.Method != http.MethodGet && key != "POST /api/v1/revocations" {
 				t.Errorf("public routes only read")
 			}
 			if rt.Handle == nil {
@@ -281,6 +282,15 @@ func TestRequestBodies(t *testing.T) {
 		{"no content type", "/api/v1/applications/a1/rejection", officer, "", `{"reason":"x"}`, 400, "application/json"},
 		{"too large token request", "/api/v1/users/u1/tokens", admin, "application/json", `{"ttl_seconds":` + strings.Repeat("1", 5000) + `}`, 413, ""},
 		{"negative ttl", "/api/v1/users/u1/tokens", admin, "application/json", `{"ttl_seconds":-1}`, 400, "ttl_seconds"},
+		{"revocation unknown field", "/api/v1/certificates/4a/revocation", holder, "application/json", `{"ground":"holder-request","reason":1}`, 400, `"reason"`},
+		{"revocation bad time", "/api/v1/certificates/4a/revocation", holder, "application/json", `{"ground":"key-compromise","invalidity_date":"yesterday"}`, 400, "RFC 3339"},
+		{"revocation wrong type", "/api/v1/certificates/4a/revocation", officer, "application/json", `{"ground":["judicial-order"]}`, 400, "ground"},
+		{"revocation form", "/api/v1/certificates/4a/revocation", holder, "application/x-www-form-urlencoded", `ground=holder-request`, 400, "application/json"},
+		{"revocation too large", "/api/v1/certificates/4a/revocation", officer, "application/json", `{"note":"` + strings.Repeat("n", 5000) + `"}`, 413, "4096"},
+		{"secret unknown field", "/api/v1/revocations", "", "application/json", `{"serial":"4a","secret":"x","ground":"key-compromise"}`, 400, `"ground"`},
+		{"secret two objects", "/api/v1/revocations", "", "application/json", `{"serial":"4a","secret":"x"}{}`, 400, "single"},
+		{"secret empty", "/api/v1/revocations", "", "application/json", ``, 400, "empty"},
+		{"secret no content type", "/api/v1/revocations", "", "", `{"serial":"4a","secret":"x"}`, 400, "application/json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"testing"
+	"time"
 
 	"github.com/tawthiq/tawthiq/internal/errkind"
 )
@@ -56,6 +57,35 @@ func FuzzDecodeApplication(f *testing.F) {
 		}
 		if a.ID != "" || a.SubmittedBy != "" || a.Status != "" || a.Subject.SerialNumber != "" || a.Subject.OrganizationIdentifier != "" {
 			t.Fatalf("request set a server field: %+v", a)
+		}
+	})
+}
+
+// FuzzDecodeRevocationRequest: untrusted revocation bodies never panic, every refusal
+// is a 400 or 413 problem with a detail, and what is accepted names no certificate or
+// CA of its own (those come from the path and the certificate).
+func FuzzDecodeRevocationRequest(f *testing.F) {
+	for _, s := range []string{`{"ground":"holder-request"}`, `{"ground":"key-compromise","note":"stolen","invalidity_date":"2025-06-01T09:00:00+02:00"}`,
+		`{"ground":"judicial-order","note":"n","order_ref":"TPI 2025/1"}`, `{}`, `null`, `[]`, `{"ground":1}`, `{"serial":"4a"}`,
+		`{"ca":"signature"}`, `{"invalidity_date":"2025-13-01T00:00:00Z"}`, `{"invalidity_date":null}`, `{"ground":"x"}{}`, "{\"note\":\"\\u0000\"}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := decodeRevocationRequest(bytes.NewReader(body))
+		if err != nil {
+			if !errkind.Is(err, errkind.Invalid) && !errkind.Is(err, errkind.TooLarge) {
+				t.Fatalf("refusal of kind %v: %v", errkind.As(err).Kind, err)
+			}
+			if e := errkind.As(err); e.Detail == "" {
+				t.Fatalf("refusal without detail: %v", err)
+			}
+			return
+		}
+		if req.Serial != "" || req.CA != "" {
+			t.Fatalf("the body set a serial or CA: %+v", req)
+		}
+		if !req.InvalidityDate.IsZero() && req.InvalidityDate.Location() != time.UTC {
+			t.Fatalf("invalidity date not in UTC: %v", req.InvalidityDate)
 		}
 	})
 }

@@ -190,7 +190,10 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request, u *access.User) 
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/applications/"+url.PathEscape(got.ID))
-	return writeJSON(w, http.StatusCreated, wireApplication(got))
+	out := wireApplication(got)
+	// Shown this once; the RA keeps only its hash (L-21-1).
+	out.RevocationSecret = got.RevocationSecret
+	return writeJSON(w, http.StatusCreated, out)
 }
 
 // application shows a registration record: to RA officers, and to a holder only

@@ -56,6 +56,14 @@ func (s *server) routes() []route {
 		{Method: "GET", Pattern: "/api/v1/certificates/{serial}", Roles: []access.Role{access.RoleHolder, access.RoleRAOfficer, access.RoleAuditor}, Handle: s.certificate},
 		{Method: "GET", Pattern: "/api/v1/certificates/{serial}/der", Roles: []access.Role{access.RoleHolder, access.RoleRAOfficer, access.RoleAuditor}, Handle: s.certificateDER},
 
+		{Method: "GET", Pattern: "/api/v1/grounds", Public: true, Handle: s.grounds},
+		{Method: "POST", Pattern: "/api/v1/certificates/{serial}/revocation", Roles: []access.Role{access.RoleHolder, access.RoleRAOfficer, access.RoleAdmin}, Handle: s.revoke},
+		{Method: "GET", Pattern: "/api/v1/certificates/{serial}/revocation", Roles: []access.Role{access.RoleHolder, access.RoleRAOfficer, access.RoleAuditor}, Handle: s.revocationRecord},
+		// The holder revokes with his secret at any hour, without an account (L-21-1).
+		{Method: "POST", Pattern: "/api/v1/revocations", Public: true, Handle: s.revokeWithSecret},
+		{Method: "GET", Pattern: "/api/v1/directory", Public: true, Handle: s.directorySearch},
+		{Method: "GET", Pattern: "/api/v1/notices", Roles: []access.Role{access.RoleHolder}, Handle: s.notices},
+
 		{Method: "GET", Pattern: "/api/v1/audit/entries", Roles: []access.Role{access.RoleAuditor, access.RoleAdmin}, Handle: s.auditEntries},
 		{Method: "GET", Pattern: "/api/v1/audit/verify", Roles: []access.Role{access.RoleAuditor}, Handle: s.auditVerify},
 	}

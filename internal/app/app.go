@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tawthiq/tawthiq/internal/access"
@@ -28,9 +29,13 @@ import (
 	"github.com/tawthiq/tawthiq/internal/ca"
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/config"
+	"github.com/tawthiq/tawthiq/internal/directory"
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/keys"
+	"github.com/tawthiq/tawthiq/internal/notify"
+	"github.com/tawthiq/tawthiq/internal/ocsp"
 	"github.com/tawthiq/tawthiq/internal/ra"
+	"github.com/tawthiq/tawthiq/internal/revocation"
 	"github.com/tawthiq/tawthiq/internal/store"
 )
 
@@ -55,6 +60,11 @@ type App struct {
 	CA        *ca.Service
 	Audit     *auditlog.Log
 	AuditVKey string
+	Revoke    *revocation.Service
+	Directory *directory.Service
+	Notify    *notify.Service
+	OCSP      *ocsp.Service
+	deliverer *notify.Deliverer // nil when no mail server is configured
 	Handler   http.Handler
 	caDER     map[string][]byte
 	Ceremony  config.Ceremony
@@ -162,8 +172,15 @@ func (a *App) load(ctx context.Context) error {
 		return err
 	}
 	var issuers []ca.Issuer
+	var revIssuers []revocation.Issuer
 	for _, au := range auths {
 		a.caDER[au.Name] = au.DER
+	}
+	ocspIssuers, err := a.ocspIssuers(ctx, auths)
+	if err != nil {
+		return err
+	}
+	for _, au := range auths {
 		if au.Role != "issuing" {
 			continue
 		}
@@ -180,6 +197,7 @@ func (a *App) load(ctx context.Context) error {
 			return fmt.Errorf("CA %s: the key at %s does not match its certificate", au.Name, au.KeyURI)
 		}
 		issuers = append(issuers, ca.Issuer{Name: au.Name, Cert: cert, Signer: signer})
+		revIssuers = append(revIssuers, revocation.Issuer{Name: au.Name, Cert: cert, Signer: signer})
 	}
 	lt, err := newLinter(csp)
 	if err != nil {
@@ -188,6 +206,19 @@ func (a *App) load(ctx context.Context) error {
 	a.Access = access.New(a.DB, a.opts.Clock)
 	a.CA = ca.New(a.DB, a.opts.Clock, lt, csp, issuers, issuance.DefaultProfiles())
 	a.RA = ra.New(a.DB, a.CA, a.opts.Clock, func() string { return access.NewID("app_") })
+	a.Revoke = revocation.New(a.DB, a.opts.Clock, lt.l, csp, revIssuers)
+	a.Directory = directory.New(a.DB, a.opts.Clock, 0)
+	a.Notify = notify.New(a.DB, a.opts.Clock, notify.Config{Node: a.cfg.Node})
+	if err := a.newDeliverer(); err != nil {
+		return err
+	}
+	a.OCSP, err = ocsp.New(ocsp.Config{Store: a.DB, Clock: a.opts.Clock, Issuers: ocspIssuers, Leases: a.DB, Holder: a.cfg.Node})
+	if err != nil {
+		return fmt.Errorf("OCSP responder: %w", err)
+	}
+	if err := a.OCSP.Load(ctx); err != nil {
+		return fmt.Errorf("OCSP responses: %w", err)
+	}
 	auditKey, err := a.Keys.Open(ctx, resolveKeyURI(a.cfg.Data, cer.AuditKey))
 	if err != nil {
 		return fmt.Errorf("audit key: %w", err)
@@ -205,11 +236,65 @@ func (a *App) load(ctx context.Context) error {
 	if _, err := a.Audit.Checkpoint(ctx); err != nil {
 		return fmt.Errorf("first checkpoint: %w", err)
 	}
-	a.Handler = api.New(api.Deps{
+	apiHandler := api.New(api.Deps{
 		Access: a.Access, RA: a.RA, CA: a.CA, Checkpoints: a.Audit, AuditEntries: a.DB, Verifier: auditVerifier{a.DB, a.AuditVKey},
 		Clock: a.opts.Clock, Logger: a.opts.Logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
-		CACerts: func(name string) ([]byte, bool) { d, ok := a.caDER[name]; return d, ok },
+		CACerts:     func(name string) ([]byte, bool) { d, ok := a.caDER[name]; return d, ok },
+		Revocations: a.Revoke, Directory: a.Directory, Notices: a.Notify,
 	})
+	// Status protocols are served beside the API, outside its middleware: they are
+	// public, cacheable and must stay cheap (L-21-rev).
+	mux := http.NewServeMux()
+	mux.Handle("GET /crl/{name}", api.CRLHandler(a.Revoke))
+	mux.Handle("/", apiHandler)
+	ocspHandler := api.OCSPHandler(a.OCSP, a.cfg.MaxBodyBytes)
+	a.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Before the mux: it would clean the path, and base64 may hold "//".
+		if strings.HasPrefix(r.URL.Path, "/ocsp") {
+			ocspHandler.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return nil
+}
+
+// ocspIssuers pairs each issuing CA with its delegated OCSP responder (role "ocsp", parent the CA).
+func (a *App) ocspIssuers(ctx context.Context, auths []ca.Authority) ([]ocsp.Issuer, error) {
+	certs := map[string]*x509.Certificate{}
+	for _, au := range auths {
+		c, err := x509.ParseCertificate(au.DER)
+		if err != nil {
+			return nil, fmt.Errorf("authority %s: %w", au.Name, err)
+		}
+		certs[au.Name] = c
+	}
+	var out []ocsp.Issuer
+	for _, au := range auths {
+		if au.Role != "ocsp" {
+			continue
+		}
+		signer, err := a.Keys.Open(ctx, au.KeyURI)
+		if err != nil {
+			return nil, fmt.Errorf("OCSP responder %s key: %w", au.Name, err)
+		}
+		out = append(out, ocsp.Issuer{Name: au.Parent, Cert: certs[au.Parent], Responder: certs[au.Name], Signer: signer})
+	}
+	return out, nil
+}
+
+// newDeliverer sets up e-mail delivery of notices when a mail server is configured;
+// without one, e-mail notices wait in the outbox and account notices are still shown.
+func (a *App) newDeliverer() error {
+	if a.cfg.SMTP.Addr == "" {
+		return nil
+	}
+	snd, err := notify.NewSMTP(notify.SMTPConfig{Addr: a.cfg.SMTP.Addr, From: a.cfg.SMTP.From, StartTLS: a.cfg.SMTP.StartTLS,
+		Username: a.cfg.SMTP.Username, Password: a.opts.Getenv(a.cfg.SMTP.PasswordEnv)})
+	if err != nil {
+		return fmt.Errorf("smtp: %w", err)
+	}
+	a.deliverer = notify.NewDeliverer(a.DB, snd, a.opts.Clock, notify.DelivererConfig{Holder: a.cfg.Node})
 	return nil
 }
 
@@ -256,7 +341,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go a.Audit.Run(ctx, a.cfg.CheckpointInterval, func(err error) { a.opts.Logger.Error("audit checkpoint", "err", err) })
+	a.runJobs(ctx)
 	go func() {
 		<-ctx.Done()
 		shut, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -278,6 +363,26 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// runJobs starts the periodic work: audit checkpoints, CRL publication, notice
+// scans and delivery. Each job that must run once takes a lease in the store, so
+// several nodes may share one PostgreSQL.
+func (a *App) runJobs(ctx context.Context) {
+	logErr := func(job string) func(error) {
+		return func(err error) { a.opts.Logger.Error(job, "err", err) }
+	}
+	go a.Audit.Run(ctx, a.cfg.CheckpointInterval, logErr("audit checkpoint"))
+	go func() {
+		if err := a.Revoke.NewPublisher(a.cfg.Node, a.opts.Logger).Run(ctx); err != nil && ctx.Err() == nil {
+			logErr("crl publisher")(err)
+		}
+	}()
+	go func() { _ = a.Notify.Run(ctx, logErr("notice scan")) }()
+	go a.OCSP.Run(ctx, logErr("ocsp"))
+	if a.deliverer != nil {
+		go func() { _ = a.deliverer.Run(ctx, logErr("notice delivery")) }()
+	}
 }
 
 // Close releases the store and key sessions.

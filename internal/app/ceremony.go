@@ -173,7 +173,7 @@ func cspFrom(c config.Ceremony, baseURL string) (issuance.CSP, error) {
 		return issuance.CSP{}, err
 	}
 	return issuance.CSP{Name: c.CSP.Name, OrganizationIdentifier: c.CSP.OrganizationIdentifier, Country: law.CSPCountry,
-		BaseURL: baseURL, PolicyOID: oid, PDS: c.CSP.PDS}, nil
+		BaseURL: baseURL, PolicyOID: oid, PDS: c.CSP.PDS, CRLShards: c.CSP.CRLShards}, nil
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

@@ -26,6 +26,9 @@ type CSPIdentity struct {
 	OrganizationIdentifier string            `yaml:"organization_identifier"` // e.g. NTRMA-123456
 	PolicyOID              string            `yaml:"policy_oid"`
 	PDS                    map[string]string `yaml:"pds"` // language -> URL (L-21-3-4)
+	// CRLShards partitions each CA's CRL by serial (0 or 1: one CRL); fixed at the ceremony,
+	// since each certificate names its partition in its CRL distribution point.
+	CRLShards int `yaml:"crl_shards"`
 }
 
 // AuthoritySpec is one key and certificate the ceremony makes.

@@ -27,6 +27,18 @@ type Config struct {
 	PassphraseFile     string        `yaml:"passphrase_file"`     // or a file holding it (never inside the data directory)
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"` // how often the audit log head is signed; default 10s
 	MaxBodyBytes       int64         `yaml:"max_body_bytes"`      // request size limit; default 1 MiB
+	Node               string        `yaml:"node"`                // this node's name in job leases; default the host name
+	SMTP               SMTP          `yaml:"smtp"`                // where e-mail notices go; none: they wait in the outbox
+}
+
+// SMTP is the mail server that delivers notices to holders who accepted e-mail (L-65-3).
+type SMTP struct {
+	Addr     string `yaml:"addr"` // host:port
+	From     string `yaml:"from"`
+	StartTLS bool   `yaml:"starttls"`
+	Username string `yaml:"username"`
+	// PasswordEnv names the variable holding the password: secrets stay out of files.
+	PasswordEnv string `yaml:"password_env"`
 }
 
 // Defaults.
@@ -79,6 +91,8 @@ func (c *Config) FromEnv(getenv func(string) string) {
 	set(&c.DB, "TAWTHIQ_DB")
 	set(&c.BaseURL, "TAWTHIQ_BASE_URL")
 	set(&c.PassphraseFile, "TAWTHIQ_PASSPHRASE_FILE")
+	set(&c.SMTP.Addr, "TAWTHIQ_SMTP_ADDR")
+	set(&c.SMTP.From, "TAWTHIQ_SMTP_FROM")
 }
 
 // Normalize fills defaults and validates. It is idempotent.
@@ -114,6 +128,9 @@ func (c *Config) Normalize() error {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.Node == "" {
+		c.Node, _ = os.Hostname()
+	}
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q: %v", c.Addr, err))
@@ -126,6 +143,14 @@ func (c *Config) Normalize() error {
 	}
 	if c.MaxBodyBytes < 4096 {
 		errs = append(errs, fmt.Errorf("max_body_bytes %d is under 4096", c.MaxBodyBytes))
+	}
+	if (c.SMTP.Addr == "") != (c.SMTP.From == "") {
+		errs = append(errs, fmt.Errorf("smtp.addr and smtp.from go together"))
+	}
+	if c.SMTP.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("smtp.addr %q: %v", c.SMTP.Addr, err))
+		}
 	}
 	if c.PassphraseFile != "" {
 		pf, _ := filepath.Abs(c.PassphraseFile)

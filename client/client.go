@@ -195,6 +195,13 @@ func (c *Client) VerifyAudit(ctx context.Context) (*AuditReport, error) {
 }
 
 // do sends a JSON request (in may be nil) and decodes a JSON answer into out (may be nil).
+// PublishCRL publishes a CA's CRLs at once (admin).
+func (c *Client) PublishCRL(ctx context.Context, ca string) ([]CRL, error) {
+	var out CRLList
+	err := c.do(ctx, http.MethodPost, "/api/v1/crls/"+url.PathEscape(ca), struct{}{}, &out)
+	return out.CRLs, err
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {

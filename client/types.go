@@ -351,3 +351,18 @@ type Notice struct {
 type NoticeList struct {
 	Notices []Notice `json:"notices"`
 }
+
+// CRL describes one published CRL (GET /crl/{name}.crl serves it).
+type CRL struct {
+	CA         string    `json:"ca"`
+	Name       string    `json:"name"`
+	Number     int64     `json:"number"`
+	Entries    int       `json:"entries"`
+	ThisUpdate Timestamp `json:"this_update"`
+	NextUpdate Timestamp `json:"next_update"`
+}
+
+// CRLList is the answer of a CRL publication: the full CRL and its shards.
+type CRLList struct {
+	CRLs []CRL `json:"crls"`
+}

@@ -24,7 +24,7 @@ const secretEnv = "TAWTHIQ_REVOCATION_SECRET"
 const maxSerialsFile = 64 << 20
 
 func addRevocationCommands(root *cobra.Command, r *remote) {
-	root.AddCommand(revokeCmd(r), revokeWithSecretCmd(r), revocationCmd(r), groundsCmd(r), directoryCmd(r), noticesCmd(r))
+	root.AddCommand(revokeCmd(r), revokeWithSecretCmd(r), revocationCmd(r), groundsCmd(r), directoryCmd(r), noticesCmd(r), crlCmd(r))
 }
 
 // public returns a client for public endpoints: the token is used when there is one.

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -215,4 +216,51 @@ func TestRevocationWalkthrough_L21_1(t *testing.T) {
 	if _, err := w.run("amina", "notices"); err != nil {
 		t.Errorf("notices: %v", oneLine(err))
 	}
+}
+
+// TestCRLPublishCLI_L21_rev: an admin republishes every CA's CRL from the CLI; the
+// CRL numbers grow, and a holder may not do it.
+func TestCRLPublishCLI_L21_rev(t *testing.T) {
+	srv := startServer(t)
+	base := srv.base
+	t.Setenv("TAWTHIQ_TOKEN", srv.adminToken)
+	first, err := cli("--server", base, "crl", "publish")
+	if err != nil {
+		t.Fatalf("crl publish: %v\n%s", err, first)
+	}
+	for _, ca := range []string{"signature.crl", "seal.crl"} {
+		if !strings.Contains(first, ca) {
+			t.Errorf("crl publish did not publish %s:\n%s", ca, first)
+		}
+	}
+	second, err := cli("--server", base, "crl", "publish", "signature")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1, n2 := crlNumber(t, first, "signature.crl"), crlNumber(t, second, "signature.crl")
+	if n2 <= n1 {
+		t.Errorf("CRL number did not grow: %d then %d", n1, n2)
+	}
+	out, err := cli("--server", base, "user", "add", "--name", "H", "--role", "holder", "--id-number", "HH000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TAWTHIQ_TOKEN", field(t, out, "token"))
+	if _, err := cli("--server", base, "crl", "publish", "signature"); err == nil || !strings.Contains(err.Error(), "admin") {
+		t.Errorf("a holder published a CRL, or the refusal does not name the role: %v", err)
+	}
+}
+
+func crlNumber(t *testing.T, out, name string) int {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		var n int
+		if f := strings.Fields(l); len(f) > 2 && f[0] == name {
+			if _, err := fmt.Sscanf(f[2], "%d,", &n); err == nil {
+				return n
+			}
+		}
+	}
+	t.Fatalf("no number for %s in:\n%s", name, out)
+	return 0
 }

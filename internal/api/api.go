@@ -99,6 +99,11 @@ type Revoker interface {
 	Revocation(ctx context.Context, serial string) (*revocation.Revocation, error)
 }
 
+// CRLPublisher publishes a CA's CRLs at once, beside the schedule (L-21-rev).
+type CRLPublisher interface {
+	PublishCRL(ctx context.Context, ca string) ([]revocation.CRL, error)
+}
+
 // DirectorySearcher answers public directory searches, showing only consenting
 // holders' certificates (L-21-2).
 type DirectorySearcher interface {
@@ -118,6 +123,7 @@ var (
 	_ Checkpoints       = (*auditlog.Log)(nil)
 	_ AuditReader       = auditlog.Store(nil)
 	_ Revoker           = (*revocation.Service)(nil)
+	_ CRLPublisher      = (*revocation.Service)(nil)
 	_ DirectorySearcher = (*directory.Service)(nil)
 	_ NoticeLister      = (*notify.Service)(nil)
 )
@@ -132,6 +138,7 @@ type Deps struct {
 	AuditEntries AuditReader
 	Verifier     AuditVerifier
 	Revocations  Revoker
+	CRLs         CRLPublisher
 	Directory    DirectorySearcher
 	Notices      NoticeLister
 	Clock        clock.Clock

@@ -245,3 +245,20 @@ func wireNotice(n *notify.Notice) client.Notice {
 	return client.Notice{ID: n.ID, Kind: string(n.Kind), Channel: string(n.Channel), Serial: n.Serial, Language: n.Language,
 		Subject: n.Subject, Body: n.Body, State: string(n.State), CreatedAt: client.Timestamp{Time: n.CreatedAt}, SentAt: optTime(n.SentAt)}
 }
+
+// publishCRL publishes a CA's CRLs now (an operator's rebuild; the schedule does the rest).
+func (s *server) publishCRL(w http.ResponseWriter, r *http.Request, _ *access.User) error {
+	if s.CRLs == nil {
+		return notWired("CRL publication")
+	}
+	crls, err := s.CRLs.PublishCRL(r.Context(), r.PathValue("ca"))
+	if err != nil {
+		return err
+	}
+	out := client.CRLList{CRLs: make([]client.CRL, 0, len(crls))}
+	for _, c := range crls {
+		out.CRLs = append(out.CRLs, client.CRL{CA: c.CA, Name: c.Name, Number: c.Number, Entries: c.Entries,
+			ThisUpdate: client.Timestamp{Time: c.ThisUpdate}, NextUpdate: client.Timestamp{Time: c.NextUpdate}})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

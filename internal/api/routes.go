@@ -64,6 +64,8 @@ func (s *server) routes() []route {
 		{Method: "GET", Pattern: "/api/v1/directory", Public: true, Handle: s.directorySearch},
 		{Method: "GET", Pattern: "/api/v1/notices", Roles: []access.Role{access.RoleHolder}, Handle: s.notices},
 
+		{Method: "POST", Pattern: "/api/v1/crls/{ca}", Roles: admin, Handle: s.publishCRL},
+
 		{Method: "GET", Pattern: "/api/v1/audit/entries", Roles: []access.Role{access.RoleAuditor, access.RoleAdmin}, Handle: s.auditEntries},
 		{Method: "GET", Pattern: "/api/v1/audit/verify", Roles: []access.Role{access.RoleAuditor}, Handle: s.auditVerify},
 	}

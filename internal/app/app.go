@@ -240,7 +240,7 @@ func (a *App) load(ctx context.Context) error {
 		Access: a.Access, RA: a.RA, CA: a.CA, Checkpoints: a.Audit, AuditEntries: a.DB, Verifier: auditVerifier{a.DB, a.AuditVKey},
 		Clock: a.opts.Clock, Logger: a.opts.Logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		CACerts:     func(name string) ([]byte, bool) { d, ok := a.caDER[name]; return d, ok },
-		Revocations: a.Revoke, Directory: a.Directory, Notices: a.Notify,
+		Revocations: a.Revoke, CRLs: a.Revoke, Directory: a.Directory, Notices: a.Notify,
 	})
 	// Status protocols are served beside the API, outside its middleware: they are
 	// public, cacheable and must stay cheap (L-21-rev).

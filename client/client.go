@@ -69,11 +69,19 @@ func (c *Client) CreateUser(ctx context.Context, in CreateUser) (*User, error) {
 	return &u, c.do(ctx, http.MethodPost, "/api/v1/users", in, &u)
 }
 
-// IssueToken creates a bearer token for a user (admin); ttl 0 means no expiry.
+// IssueToken creates a bearer token for a user (admin); ttl 0 means the server's
+// default lifetime (90 days).
 func (c *Client) IssueToken(ctx context.Context, userID string, ttl time.Duration) (*Token, error) {
 	var t Token
 	return &t, c.do(ctx, http.MethodPost, "/api/v1/users/"+url.PathEscape(userID)+"/tokens",
 		TokenRequest{TTLSeconds: int64(ttl / time.Second)}, &t)
+}
+
+// RevokeTokens revokes every token of a user (admin) and returns how many it revoked.
+func (c *Client) RevokeTokens(ctx context.Context, userID string) (int, error) {
+	var r TokenRevocation
+	err := c.do(ctx, http.MethodDelete, "/api/v1/users/"+url.PathEscape(userID)+"/tokens", nil, &r)
+	return r.Revoked, err
 }
 
 // Users lists the users (admin, auditor).

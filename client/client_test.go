@@ -94,6 +94,8 @@ func TestRequests(t *testing.T) {
 		{"me", func() error { _, err := c.Me(ctx); return err }, "GET", "/api/v1/me", ""},
 		{"create user", func() error { _, err := c.CreateUser(ctx, CreateUser{Name: "N", Role: "holder"}); return err }, "POST", "/api/v1/users", `"role":"holder"`},
 		{"token", func() error { _, err := c.IssueToken(ctx, "usr_1", time.Hour); return err }, "POST", "/api/v1/users/usr_1/tokens", `"ttl_seconds":3600`},
+		{"token, default lifetime", func() error { _, err := c.IssueToken(ctx, "usr_1", 0); return err }, "POST", "/api/v1/users/usr_1/tokens", `{}`},
+		{"revoke tokens", func() error { _, err := c.RevokeTokens(ctx, "usr 1"); return err }, "DELETE", "/api/v1/users/usr 1/tokens", ""},
 		{"users", func() error { _, err := c.Users(ctx); return err }, "GET", "/api/v1/users", ""},
 		{"terms", func() error { _, err := c.Terms(ctx); return err }, "GET", "/api/v1/terms", ""},
 		{"publish terms", func() error { _, err := c.PublishTerms(ctx, PublishTerms{Version: "v1", Text: "t"}); return err }, "POST", "/api/v1/terms", `"version":"v1"`},
@@ -182,5 +184,21 @@ func TestErrors(t *testing.T) {
 				t.Errorf("got %+v, want %+v", *p, tt.want)
 			}
 		})
+	}
+}
+
+func TestRevokeTokensCount(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodDelete || r.URL.EscapedPath() != "/api/v1/users/usr_1%2Fx/tokens" {
+			http.Error(w, r.Method+" "+r.URL.EscapedPath(), http.StatusTeapot)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"user":"usr_1/x","revoked":3}`))
+	}))
+	defer srv.Close()
+	n, err := New(srv.URL, "tw_secret", srv.Client()).RevokeTokens(context.Background(), "usr_1/x")
+	if err != nil || n != 3 {
+		t.Fatalf("RevokeTokens = %d, %v; want 3", n, err)
 	}
 }

@@ -190,7 +190,8 @@ type CreateUser struct {
 	Email    string `json:"email,omitempty"`
 }
 
-// TokenRequest asks for a bearer token; zero TTLSeconds means no expiry.
+// TokenRequest asks for a bearer token; zero TTLSeconds means the server's default
+// lifetime (90 days). Tokens issued through the API always expire.
 type TokenRequest struct {
 	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
 }
@@ -199,6 +200,12 @@ type TokenRequest struct {
 type Token struct {
 	Token string `json:"token"`
 	User  User   `json:"user"`
+}
+
+// TokenRevocation says how many tokens of a user were revoked.
+type TokenRevocation struct {
+	User    string `json:"user"`
+	Revoked int    `json:"revoked"`
 }
 
 // Profile is a kind of certificate the CSP issues.

@@ -93,7 +93,7 @@ func userCmd(r *remote) *cobra.Command {
 	add.Flags().StringVar(&in.Role, "role", "", "admin, ra-officer, auditor or holder")
 	add.Flags().StringVar(&in.IDNumber, "id-number", "", "the person's own ID document number (an officer may not approve himself)")
 	add.Flags().StringVar(&in.Email, "email", "", "e-mail")
-	add.Flags().DurationVar(&ttl, "ttl", 0, "token lifetime (0: no expiry)")
+	add.Flags().DurationVar(&ttl, "ttl", 0, "token lifetime (0: the server's default, 90 days)")
 	tok := &cobra.Command{Use: "token USER_ID", Short: "issue another token for a user", Args: cobra.ExactArgs(1),
 		RunE: run(r, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			t, err := c.IssueToken(cmd.Context(), args[0], ttl)
@@ -103,7 +103,16 @@ func userCmd(r *remote) *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), t.Token)
 			return nil
 		})}
-	tok.Flags().DurationVar(&ttl, "ttl", 0, "token lifetime (0: no expiry)")
+	tok.Flags().DurationVar(&ttl, "ttl", 0, "token lifetime (0: the server's default, 90 days)")
+	revoke := &cobra.Command{Use: "revoke-tokens USER_ID", Short: "revoke every token of a user (a lost device, a departure)", Args: cobra.ExactArgs(1),
+		RunE: run(r, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			n, err := c.RevokeTokens(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %d token(s) of %s\n", n, args[0])
+			return nil
+		})}
 	list := &cobra.Command{Use: "list", Short: "list users", Args: cobra.NoArgs,
 		RunE: run(r, func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			us, err := c.Users(cmd.Context())
@@ -115,7 +124,7 @@ func userCmd(r *remote) *cobra.Command {
 			}
 			return nil
 		})}
-	u.AddCommand(add, tok, list)
+	u.AddCommand(add, tok, revoke, list)
 	return u
 }
 

@@ -396,3 +396,60 @@ func TestNewID(t *testing.T) {
 		t.Fatalf("NewID = %q, %q", a, b)
 	}
 }
+
+func TestRevokeTokens_L21_2(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	officer := e.user(t, access.RoleRAOfficer)
+	auditor := e.user(t, access.RoleAuditor)
+	tok1, err := e.svc.IssueToken(ctx, "usr_admin", officer.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok2, err := e.svc.IssueToken(ctx, "usr_admin", officer.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.svc.IssueToken(ctx, "usr_admin", auditor.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	before := e.size(t)
+	n, err := e.svc.RevokeTokens(ctx, "usr_admin", officer.ID)
+	if err != nil || n != 2 {
+		t.Fatalf("RevokeTokens = %d, %v; want 2", n, err)
+	}
+	ent := e.lastEntry(t, before)
+	if ent.Action != auditlog.ActionTokenRevoke || ent.Actor != "usr_admin" || ent.Subject != officer.ID || !ent.Time.Equal(start.Add(time.Minute)) {
+		t.Errorf("audit entry = %+v, want token.revoke of %s by usr_admin", ent, officer.ID)
+	}
+	for _, tok := range []string{tok1, tok2} {
+		if u, err := e.svc.Authenticate(ctx, tok); !errkind.Is(err, errkind.Unauthorized) || !strings.Contains(err.Error(), "revoked") || u != nil {
+			t.Errorf("Authenticate(revoked) = %+v, %v; want unauthorized, revoked", u, err)
+		}
+	}
+	if u, err := e.svc.Authenticate(ctx, other); err != nil || u.ID != auditor.ID {
+		t.Errorf("another user's token: %+v, %v", u, err)
+	}
+
+	t.Run("a token issued afterwards works", func(t *testing.T) {
+		tok, err := e.svc.IssueToken(ctx, "usr_admin", officer.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, err := e.svc.Authenticate(ctx, tok); err != nil || u.ID != officer.ID {
+			t.Fatalf("Authenticate = %+v, %v", u, err)
+		}
+	})
+
+	t.Run("unknown user refused without an entry", func(t *testing.T) {
+		before := e.size(t)
+		if _, err := e.svc.RevokeTokens(ctx, "usr_admin", "usr_nobody"); !errkind.Is(err, errkind.NotFound) {
+			t.Fatalf("RevokeTokens(unknown) = %v, want not-found", err)
+		}
+		if e.size(t) != before {
+			t.Error("a refused revocation left an audit entry")
+		}
+	})
+}

@@ -34,6 +34,7 @@ type Token struct {
 	UserID    string
 	CreatedAt time.Time
 	ExpiresAt time.Time // zero: no expiry
+	RevokedAt time.Time // zero: not revoked
 }
 
 // Store is what access control needs from the database.
@@ -44,6 +45,9 @@ type Store interface {
 	CreateToken(ctx context.Context, t Token, e auditlog.Entry) error
 	// TokenUser returns the token with this hash and its user (errkind.NotFound if none).
 	TokenUser(ctx context.Context, sha256 []byte) (*Token, *User, error)
+	// RevokeTokens revokes every token of the user not yet revoked, with e in the
+	// same transaction, and returns how many it revoked.
+	RevokeTokens(ctx context.Context, userID string, at time.Time, e auditlog.Entry) (int, error)
 	// Append adds entries that record no other change (logins, reads of personal data).
 	Append(ctx context.Context, e ...auditlog.Entry) error
 }

@@ -38,6 +38,7 @@ type Recorder interface {
 type UserAdmin interface {
 	CreateUser(ctx context.Context, actor string, u access.User) (*access.User, error)
 	IssueToken(ctx context.Context, actor, userID string, ttl time.Duration) (string, error)
+	RevokeTokens(ctx context.Context, actor, userID string) (int, error)
 	Users(ctx context.Context) ([]access.User, error)
 }
 
@@ -144,6 +145,12 @@ type Deps struct {
 	Clock        clock.Clock
 	Logger       *slog.Logger
 	MaxBodyBytes int64 // 0: DefaultMaxBodyBytes
+	// PublicRate and PublicBurst limit, per client address, the public endpoints whose
+	// calls cost a durable write or guess a secret (the directory, revocation by secret).
+	// 0: DefaultPublicRate and DefaultPublicBurst; a negative rate turns the limit off
+	// (only behind a proxy that limits, since the limit keys on the peer address).
+	PublicRate  float64 // requests per second
+	PublicBurst int
 	// CACerts returns the DER of a CA certificate by name ("root", "signature", "seal"...).
 	CACerts func(name string) ([]byte, bool)
 }
@@ -154,9 +161,10 @@ func New(d Deps) http.Handler {
 	return s.handler(s.routes())
 }
 
-// server holds the dependencies; it has no other state.
+// server holds the dependencies; its only other state is the rate limiter.
 type server struct {
 	Deps
+	limiter *limiter // nil: no limit
 }
 
 func newServer(d Deps) *server {
@@ -169,5 +177,5 @@ func newServer(d Deps) *server {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	return &server{Deps: d}
+	return &server{Deps: d, limiter: newLimiter(d.PublicRate, d.PublicBurst, maxLimitedClients)}
 }

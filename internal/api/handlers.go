@@ -34,6 +34,14 @@ const (
 	caCertCacheSeconds = 86400
 )
 
+// DefaultTokenTTL is the lifetime of a token issued through the API when the request
+// names none: a leaked or forgotten bearer token must not open the records forever
+// (L-21-2), and a quarter lets staff renew it at a routine review.
+const DefaultTokenTTL = 90 * 24 * time.Hour
+
+// maxTokenTTL is the longest lifetime a request may ask for.
+const maxTokenTTL = 10 * 365 * 24 * time.Hour
+
 func (s *server) health(w http.ResponseWriter, _ *http.Request, _ *access.User) error {
 	return writeJSON(w, http.StatusOK, client.Health{Status: "ok"})
 }
@@ -155,23 +163,40 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, u *access.Use
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// issueToken returns a new bearer token once; only its hash is kept.
+// issueToken returns a new bearer token once; only its hash is kept. Every token
+// issued here expires: DefaultTokenTTL unless the request names a lifetime.
 func (s *server) issueToken(w http.ResponseWriter, r *http.Request, u *access.User) error {
 	var in client.TokenRequest
-	if r.ContentLength != 0 { // the body is optional: {} or none means no expiry
+	if r.ContentLength != 0 { // the body is optional: {} or none means DefaultTokenTTL
 		if err := decodeJSON(r, &in); err != nil {
 			return err
 		}
 	}
-	if in.TTLSeconds < 0 || in.TTLSeconds > int64(10*365*24*time.Hour/time.Second) {
-		return errkind.New(errkind.Invalid, law.L21_2, "ttl_seconds must be between 0 (no expiry) and ten years")
+	if in.TTLSeconds < 0 || in.TTLSeconds > int64(maxTokenTTL/time.Second) {
+		return errkind.New(errkind.Invalid, law.L21_2, "ttl_seconds must be between 0 (the default, %d days) and ten years",
+			int(DefaultTokenTTL/(24*time.Hour)))
+	}
+	ttl := time.Duration(in.TTLSeconds) * time.Second
+	if ttl == 0 {
+		ttl = DefaultTokenTTL
 	}
 	id := r.PathValue("id")
-	tok, err := s.Access.IssueToken(r.Context(), u.ID, id, time.Duration(in.TTLSeconds)*time.Second)
+	tok, err := s.Access.IssueToken(r.Context(), u.ID, id, ttl)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, client.Token{Token: tok, User: client.User{ID: id}})
+}
+
+// revokeTokens withdraws every token of a user at once; the access service records
+// who did it (L-21-2).
+func (s *server) revokeTokens(w http.ResponseWriter, r *http.Request, u *access.User) error {
+	id := r.PathValue("id")
+	n, err := s.Access.RevokeTokens(r.Context(), u.ID, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, client.TokenRevocation{User: id, Revoked: n})
 }
 
 func (s *server) submit(w http.ResponseWriter, r *http.Request, u *access.User) error {
@@ -239,7 +264,19 @@ func (s *server) approve(w http.ResponseWriter, r *http.Request, u *access.User)
 		}
 		return err
 	}
+	// The answer shows the file again (identity, contact): a recorded read (L-24).
+	if err := s.recordRead(r.Context(), u, a.ID, GroundRAOfficer); err != nil {
+		return afterDecision(err, "the approval was recorded")
+	}
 	return writeJSON(w, http.StatusOK, approvalResult(a, c))
+}
+
+// afterDecision is the answer when a decision was recorded but its result cannot be
+// shown: the caller must know the change stands, so that he does not repeat it.
+func afterDecision(err error, done string) error {
+	e := errkind.As(err)
+	return &errkind.Error{Kind: e.Kind, Rule: e.Rule, Err: err, Detail: done + " (do not repeat it), but the read of " +
+		"personal data could not be recorded, so the application is not shown; read it later with GET /api/v1/applications/{id}"}
 }
 
 // issue retries the issuance of an approved application (after a CA or HSM outage).
@@ -254,6 +291,9 @@ func (s *server) issue(w http.ResponseWriter, r *http.Request, u *access.User) e
 	c, err := s.RA.IssueApproved(r.Context(), u.ID, a)
 	if err != nil {
 		return err
+	}
+	if err := s.recordRead(r.Context(), u, a.ID, GroundRAOfficer); err != nil {
+		return afterDecision(err, "the certificate was issued")
 	}
 	return writeJSON(w, http.StatusOK, approvalResult(a, c))
 }

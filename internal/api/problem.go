@@ -44,6 +44,11 @@ func problemFor(k errkind.Kind) (int, string) {
 
 // problem builds the RFC 9457 body of err; an internal error shows nothing of its cause.
 func problem(err error, instance string) client.Problem {
+	var tooMany *tooManyRequests
+	if errors.As(err, &tooMany) {
+		return client.Problem{Type: ProblemTypeBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
+			Instance: instance, Detail: "too many requests from this address; retry after " + tooMany.retryAfterSeconds() + " s"}
+	}
 	e := errkind.As(err)
 	status, title := problemFor(e.Kind)
 	p := client.Problem{Type: ProblemTypeBase + e.Kind.String(), Title: title, Status: status, Instance: instance}
@@ -68,6 +73,10 @@ func (s *server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 		// The cause stays in the server's log, with the request ID the client sees.
 		s.Logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("id", ri.id),
 			slog.String("route", routeName(r)), slog.Int("status", p.Status), slog.String("error", err.Error()))
+	}
+	var tooMany *tooManyRequests
+	if errors.As(err, &tooMany) {
+		w.Header().Set("Retry-After", tooMany.retryAfterSeconds())
 	}
 	if p.Status == http.StatusUnauthorized {
 		chal := `Bearer realm="tawthiq"`

@@ -23,6 +23,7 @@ type route struct {
 	Method  string
 	Pattern string // net/http ServeMux path pattern, also the OpenAPI path
 	Public  bool
+	Limited bool // each call costs a durable write or guesses a secret: rate-limited per client
 	Roles   []access.Role
 	Handle  handlerFunc
 }
@@ -45,6 +46,7 @@ func (s *server) routes() []route {
 		{Method: "POST", Pattern: "/api/v1/users", Roles: admin, Handle: s.createUser},
 		{Method: "GET", Pattern: "/api/v1/users", Roles: []access.Role{access.RoleAdmin, access.RoleAuditor}, Handle: s.listUsers},
 		{Method: "POST", Pattern: "/api/v1/users/{id}/tokens", Roles: admin, Handle: s.issueToken},
+		{Method: "DELETE", Pattern: "/api/v1/users/{id}/tokens", Roles: admin, Handle: s.revokeTokens},
 		{Method: "POST", Pattern: "/api/v1/terms", Roles: admin, Handle: s.publishTerms},
 
 		{Method: "POST", Pattern: "/api/v1/applications", Roles: []access.Role{access.RoleHolder, access.RoleRAOfficer}, Handle: s.submit},
@@ -60,8 +62,8 @@ func (s *server) routes() []route {
 		{Method: "POST", Pattern: "/api/v1/certificates/{serial}/revocation", Roles: []access.Role{access.RoleHolder, access.RoleRAOfficer, access.RoleAdmin}, Handle: s.revoke},
 		{Method: "GET", Pattern: "/api/v1/certificates/{serial}/revocation", Roles: []access.Role{access.RoleHolder, access.RoleRAOfficer, access.RoleAuditor}, Handle: s.revocationRecord},
 		// The holder revokes with his secret at any hour, without an account (L-21-1).
-		{Method: "POST", Pattern: "/api/v1/revocations", Public: true, Handle: s.revokeWithSecret},
-		{Method: "GET", Pattern: "/api/v1/directory", Public: true, Handle: s.directorySearch},
+		{Method: "POST", Pattern: "/api/v1/revocations", Public: true, Limited: true, Handle: s.revokeWithSecret},
+		{Method: "GET", Pattern: "/api/v1/directory", Public: true, Limited: true, Handle: s.directorySearch},
 		{Method: "GET", Pattern: "/api/v1/notices", Roles: []access.Role{access.RoleHolder}, Handle: s.notices},
 
 		{Method: "POST", Pattern: "/api/v1/crls/{ca}", Roles: admin, Handle: s.publishCRL},
@@ -90,6 +92,12 @@ func (s *server) handler(rs []route) http.Handler {
 // endpoint authenticates and authorises, then runs the route's handler.
 func (s *server) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Limited {
+			if err := s.limit(r); err != nil {
+				s.writeProblem(w, r, err)
+				return
+			}
+		}
 		var u *access.User
 		if !rt.Public {
 			var err error

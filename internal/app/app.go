@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tawthiq/tawthiq/internal/access"
@@ -212,7 +213,7 @@ func (a *App) load(ctx context.Context) error {
 	if err := a.newDeliverer(); err != nil {
 		return err
 	}
-	a.OCSP, err = ocsp.New(ocsp.Config{Store: a.DB, Clock: a.opts.Clock, Issuers: ocspIssuers, Leases: a.DB, Holder: a.cfg.Node})
+	a.OCSP, err = ocsp.New(ocsp.Config{Store: a.DB, Clock: a.opts.Clock, Issuers: ocspIssuers, Leases: a.DB, Holder: a.cfg.Node, Linter: lt.l})
 	if err != nil {
 		return fmt.Errorf("OCSP responder: %w", err)
 	}
@@ -245,7 +246,7 @@ func (a *App) load(ctx context.Context) error {
 	// Status protocols are served beside the API, outside its middleware: they are
 	// public, cacheable and must stay cheap (L-21-rev).
 	mux := http.NewServeMux()
-	mux.Handle("GET /crl/{name}", api.CRLHandler(a.Revoke))
+	mux.Handle("GET /crl/{name}", api.CRLHandlerAt(a.Revoke, a.opts.Clock.Now))
 	mux.Handle("/", apiHandler)
 	ocspHandler := api.OCSPHandler(a.OCSP, a.cfg.MaxBodyBytes)
 	a.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -290,7 +291,7 @@ func (a *App) newDeliverer() error {
 		return nil
 	}
 	snd, err := notify.NewSMTP(notify.SMTPConfig{Addr: a.cfg.SMTP.Addr, From: a.cfg.SMTP.From, StartTLS: a.cfg.SMTP.StartTLS,
-		Username: a.cfg.SMTP.Username, Password: a.opts.Getenv(a.cfg.SMTP.PasswordEnv)})
+		Username: a.cfg.SMTP.Username, Password: a.opts.Getenv(a.cfg.SMTP.PasswordEnv), Clock: a.opts.Clock})
 	if err != nil {
 		return fmt.Errorf("smtp: %w", err)
 	}
@@ -340,8 +341,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	ctx, cancel := context.WithCancel(ctx)
+	jobs := a.runJobs(ctx)
+	// The jobs end before ServeListener returns, so Close never pulls the store from under them.
+	defer jobs.Wait()
 	defer cancel()
-	a.runJobs(ctx)
 	go func() {
 		<-ctx.Done()
 		shut, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -368,21 +371,23 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 // runJobs starts the periodic work: audit checkpoints, CRL publication, notice
 // scans and delivery. Each job that must run once takes a lease in the store, so
 // several nodes may share one PostgreSQL.
-func (a *App) runJobs(ctx context.Context) {
+func (a *App) runJobs(ctx context.Context) *sync.WaitGroup {
 	logErr := func(job string) func(error) {
 		return func(err error) { a.opts.Logger.Error(job, "err", err) }
 	}
-	go a.Audit.Run(ctx, a.cfg.CheckpointInterval, logErr("audit checkpoint"))
-	go func() {
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Audit.Run(ctx, a.cfg.CheckpointInterval, logErr("audit checkpoint")) })
+	wg.Go(func() {
 		if err := a.Revoke.NewPublisher(a.cfg.Node, a.opts.Logger).Run(ctx); err != nil && ctx.Err() == nil {
 			logErr("crl publisher")(err)
 		}
-	}()
-	go func() { _ = a.Notify.Run(ctx, logErr("notice scan")) }()
-	go a.OCSP.Run(ctx, logErr("ocsp"))
+	})
+	wg.Go(func() { _ = a.Notify.Run(ctx, logErr("notice scan")) })
+	wg.Go(func() { a.OCSP.Run(ctx, logErr("ocsp")) })
 	if a.deliverer != nil {
-		go func() { _ = a.deliverer.Run(ctx, logErr("notice delivery")) }()
+		wg.Go(func() { _ = a.deliverer.Run(ctx, logErr("notice delivery")) })
 	}
+	return &wg
 }
 
 // Close releases the store and key sessions.

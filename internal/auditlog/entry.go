@@ -30,6 +30,7 @@ const (
 	ActionTermsPublish       Action = "terms.publish"
 	ActionUserCreate         Action = "user.create"
 	ActionTokenCreate        Action = "token.create"
+	ActionTokenRevoke        Action = "token.revoke" // every token of a user withdrawn at once
 	ActionLogin              Action = "auth.login"
 	ActionLoginFailed        Action = "auth.failed"
 	ActionPersonalDataRead   Action = "personal-data.read" // L-24: every read with its ground

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -161,11 +162,29 @@ func (s *Service) Issue(ctx context.Context, in IssueRequest) (*Certificate, err
 	return s.complete(ctx, c, in.Actor)
 }
 
-// complete signs a reserved TBS, verifies and stores the result.
+// errKeyCompromised marks the refusal of a reservation whose key was declared compromised.
+var errKeyCompromised = errors.New("public key declared compromised")
+
+// complete signs a reserved TBS, verifies and stores the result; a reservation whose
+// key was declared compromised is abandoned instead (L-25).
 func (s *Service) complete(ctx context.Context, c *Certificate, actor string) (*Certificate, error) {
 	is, ok := s.issuers[c.CA]
 	if !ok {
 		return nil, errkind.New(errkind.Unavailable, law.L21_1, "issuing CA %q is not loaded", c.CA)
+	}
+	// L-25: a key declared compromised after its reservation (a crash, a slow HSM) is never certified.
+	compromised, err := s.store.KeyCompromised(ctx, c.SPKISHA256)
+	if err != nil {
+		return nil, err
+	}
+	if compromised {
+		e := auditlog.NewEntry(s.clock.Now(), actor, auditlog.ActionCertificateAbandon, c.Serial, map[string]string{
+			"ca": c.CA, "application": c.ApplicationID, "reason": "public key declared compromised", "rule": string(law.L25)})
+		if err := s.store.Abandon(ctx, c.Serial, e); err != nil {
+			return nil, err
+		}
+		return nil, &errkind.Error{Kind: errkind.Invalid, Rule: law.L25, Err: errKeyCompromised,
+			Detail: "the public key was declared compromised: it may not be certified again"}
 	}
 	// Sign verifies the signature against the CA key before returning it (STYLE #8).
 	der, err := issuance.Sign(is.Signer, c.TBS)
@@ -184,7 +203,8 @@ func (s *Service) complete(ctx context.Context, c *Certificate, actor string) (*
 }
 
 // Recover completes every reservation left by a crash: the recorded TBS was linted
-// and audited, so it is signed as it stands; one whose CA is gone is abandoned.
+// and audited, so it is signed as it stands; one whose CA is gone, or whose key has
+// since been declared compromised (L-25), is abandoned.
 func (s *Service) Recover(ctx context.Context) (completed, abandoned int, err error) {
 	rs, err := s.store.Reserved(ctx)
 	if err != nil {
@@ -201,7 +221,10 @@ func (s *Service) Recover(ctx context.Context) (completed, abandoned int, err er
 			abandoned++
 			continue
 		}
-		if _, err := s.complete(ctx, c, "system"); err != nil {
+		if _, err := s.complete(ctx, c, "system"); errors.Is(err, errKeyCompromised) {
+			abandoned++ // complete has abandoned it, with its audit entry (L-25)
+			continue
+		} else if err != nil {
 			return completed, abandoned, fmt.Errorf("completing reserved serial %s: %w", c.Serial, err)
 		}
 		completed++

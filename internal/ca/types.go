@@ -55,6 +55,8 @@ type Store interface {
 	MarkIssued(ctx context.Context, serial string, der []byte, issuedAt time.Time, e auditlog.Entry) error
 	// Abandon closes a reservation that will never be signed.
 	Abandon(ctx context.Context, serial string, e auditlog.Entry) error
+	// KeyCompromised reports whether a public key (SHA-256 of its SPKI) was ever declared compromised (L-25).
+	KeyCompromised(ctx context.Context, spkiSHA256 []byte) (bool, error)
 	Reserved(ctx context.Context) ([]Certificate, error)
 	Certificate(ctx context.Context, serial string) (*Certificate, error)
 	PutAuthority(ctx context.Context, a Authority, e auditlog.Entry) error

@@ -119,6 +119,7 @@ func TestNormalizeDefaults(t *testing.T) {
 		CheckpointInterval: DefaultCheckpointInterval,
 		MaxBodyBytes:       DefaultMaxBodyBytes,
 	}
+	want.Node, _ = os.Hostname()
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Normalize defaults:\n got %+v\nwant %+v", c, want)
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
+	"fmt"
 	"sync"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -34,7 +35,7 @@ func Prepare(template, parent *x509.Certificate, pub, parentPub crypto.PublicKey
 	if parent == nil {
 		parent = template
 	}
-	algo, err := signatureAlgorithm(parentPub)
+	alg, err := sigAlgFor(parentPub)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -44,7 +45,7 @@ func Prepare(template, parent *x509.Certificate, pub, parentPub crypto.PublicKey
 	}
 	// Shallow copies: the caller's template and parent stay untouched.
 	tmpl := *template
-	tmpl.SignatureAlgorithm = algo // fixed by the real CA key, never by the throwaway's size
+	tmpl.SignatureAlgorithm = alg.x509 // fixed by the real CA key, never by the throwaway's size
 	par := *parent
 	if parent == template {
 		par = tmpl
@@ -67,21 +68,11 @@ func Sign(signer crypto.Signer, tbs []byte) (der []byte, err error) {
 	if signer == nil {
 		return nil, errkind.New(errkind.Invalid, law.L21_1, "no signer")
 	}
-	algID, algo, err := tbsSignatureAlgorithm(tbs)
+	algID, alg, err := tbsSignatureAlgorithm(tbs)
 	if err != nil {
 		return nil, err
 	}
-	h, err := hashFor(algo)
-	if err != nil {
-		return nil, err
-	}
-	digest := tbs
-	if h != 0 {
-		hh := h.New()
-		hh.Write(tbs)
-		digest = hh.Sum(nil)
-	}
-	sig, err := signer.Sign(rand.Reader, digest, h)
+	sig, err := SignDigestOf(signer, alg.hash, tbs)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Unavailable, err, "the CA key could not sign")
 	}
@@ -99,9 +90,6 @@ func Sign(signer crypto.Signer, tbs []byte) (der []byte, err error) {
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Internal, err, "the signed certificate does not parse")
 	}
-	if !bytes.Equal(cert.RawTBSCertificate, tbs) {
-		return nil, errkind.New(errkind.Internal, law.L21_1, "the signed certificate's TBS differs from the prepared one")
-	}
 	check := &x509.Certificate{PublicKey: signer.Public()}
 	if err := check.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
 		return nil, errkind.Wrap(errkind.Internal, err, "the certificate signature does not verify with the signer's public key (L-21-1)")
@@ -109,27 +97,90 @@ func Sign(signer crypto.Signer, tbs []byte) (der []byte, err error) {
 	return der, nil
 }
 
-// signatureAlgorithm is Go's own choice for a key, made explicit.
-func signatureAlgorithm(pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
+// sigAlg is one signature algorithm the CSP signs with.
+type sigAlg struct {
+	x509       x509.SignatureAlgorithm
+	oid        asn1.ObjectIdentifier
+	hash       crypto.Hash // 0: the key signs the message itself (Ed25519)
+	nullParams bool        // RSA's AlgorithmIdentifier carries NULL parameters (RFC 4055 §5)
+}
+
+// sigAlgs are the algorithms Sign accepts in a TBS; SignatureAlgorithmFor picks among them.
+var sigAlgs = [...]sigAlg{
+	{x509.ECDSAWithSHA256, asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}, crypto.SHA256, false},
+	{x509.ECDSAWithSHA384, asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}, crypto.SHA384, false},
+	{x509.ECDSAWithSHA512, asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}, crypto.SHA512, false},
+	{x509.SHA256WithRSA, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, crypto.SHA256, true},
+	{x509.SHA384WithRSA, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}, crypto.SHA384, true},
+	{x509.SHA512WithRSA, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}, crypto.SHA512, true},
+	{x509.PureEd25519, asn1.ObjectIdentifier{1, 3, 101, 112}, 0, false},
+}
+
+// SignatureAlgorithmFor is how a key signs whatever the CSP signs with it —
+// certificates, CRLs, OCSP responses: the DER AlgorithmIdentifier to write, the
+// digest to pass to SignDigestOf and x509's name for the algorithm.
+func SignatureAlgorithmFor(pub crypto.PublicKey) (algID []byte, hash crypto.Hash, alg x509.SignatureAlgorithm, err error) {
+	a, err := sigAlgFor(pub)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return a.algID(), a.hash, a.x509, nil
+}
+
+// SignDigestOf signs msg with signer under hash, as SignatureAlgorithmFor gave it:
+// ECDSA and RSA (PKCS #1 v1.5) sign msg's digest, Ed25519 (hash 0) msg itself.
+func SignDigestOf(signer crypto.Signer, hash crypto.Hash, msg []byte) ([]byte, error) {
+	digest := msg
+	if hash != 0 {
+		if !hash.Available() {
+			return nil, fmt.Errorf("hash %v is not linked in", hash)
+		}
+		h := hash.New()
+		h.Write(msg)
+		digest = h.Sum(nil)
+	}
+	return signer.Sign(rand.Reader, digest, hash)
+}
+
+// sigAlgFor is Go's own choice for a key (as x509.CreateCertificate makes it), made explicit.
+func sigAlgFor(pub crypto.PublicKey) (*sigAlg, error) {
+	var alg x509.SignatureAlgorithm
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 		switch k.Curve {
 		case elliptic.P256():
-			return x509.ECDSAWithSHA256, nil
+			alg = x509.ECDSAWithSHA256
 		case elliptic.P384():
-			return x509.ECDSAWithSHA384, nil
+			alg = x509.ECDSAWithSHA384
 		case elliptic.P521():
-			return x509.ECDSAWithSHA512, nil
+			alg = x509.ECDSAWithSHA512
 		}
 	case *rsa.PublicKey:
+		alg = x509.SHA256WithRSA
 		if k.N.BitLen() > 3072 {
-			return x509.SHA384WithRSA, nil
+			alg = x509.SHA384WithRSA
 		}
-		return x509.SHA256WithRSA, nil
 	case ed25519.PublicKey:
-		return x509.PureEd25519, nil
+		alg = x509.PureEd25519
 	}
-	return 0, errkind.New(errkind.Invalid, law.L21_1, "unsupported CA key type %T", pub)
+	for i := range sigAlgs {
+		if alg != x509.UnknownSignatureAlgorithm && sigAlgs[i].x509 == alg {
+			return &sigAlgs[i], nil
+		}
+	}
+	return nil, errkind.New(errkind.Invalid, law.L21_1, "unsupported signing key type %T", pub)
+}
+
+// algID is the DER AlgorithmIdentifier of a.
+func (a *sigAlg) algID() []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(a.oid)
+		if a.nullParams {
+			b.AddASN1NULL()
+		}
+	})
+	return b.BytesOrPanic()
 }
 
 // throwaways keeps one throwaway key per kind of CA key: an RSA key costs tens of
@@ -196,19 +247,8 @@ func tbsOf(der []byte) ([]byte, error) {
 	return tbs, nil
 }
 
-// Signature algorithm identifiers Sign accepts.
-var (
-	oidECDSAWithSHA256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	oidECDSAWithSHA384 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
-	oidECDSAWithSHA512 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
-	oidSHA256WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
-	oidSHA384WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
-	oidSHA512WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
-	oidEd25519         = asn1.ObjectIdentifier{1, 3, 101, 112}
-)
-
 // tbsSignatureAlgorithm reads the signature AlgorithmIdentifier of a TBSCertificate.
-func tbsSignatureAlgorithm(tbs []byte) (raw []byte, algo x509.SignatureAlgorithm, err error) {
+func tbsSignatureAlgorithm(tbs []byte) (raw []byte, alg *sigAlg, err error) {
 	in := cryptobyte.String(tbs)
 	var body, algID cryptobyte.String
 	var serial cryptobyte.String
@@ -216,45 +256,21 @@ func tbsSignatureAlgorithm(tbs []byte) (raw []byte, algo x509.SignatureAlgorithm
 		!body.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) ||
 		!body.ReadASN1(&serial, cbasn1.INTEGER) ||
 		!body.ReadASN1Element(&algID, cbasn1.SEQUENCE) {
-		return nil, 0, errkind.New(errkind.Invalid, law.L21_1, "malformed TBSCertificate")
+		return nil, nil, errkind.New(errkind.Invalid, law.L21_1, "malformed TBSCertificate")
 	}
-	alg := algID
+	rest := algID
 	var oid asn1.ObjectIdentifier
 	var inner cryptobyte.String
-	if !alg.ReadASN1(&inner, cbasn1.SEQUENCE) || !inner.ReadASN1ObjectIdentifier(&oid) {
-		return nil, 0, errkind.New(errkind.Invalid, law.L21_1, "malformed signature algorithm")
+	if !rest.ReadASN1(&inner, cbasn1.SEQUENCE) || !inner.ReadASN1ObjectIdentifier(&oid) {
+		return nil, nil, errkind.New(errkind.Invalid, law.L21_1, "malformed signature algorithm")
 	}
 	params := []byte(inner)
 	isNull := bytes.Equal(params, []byte{0x05, 0x00})
-	switch {
-	case oid.Equal(oidECDSAWithSHA256) && len(params) == 0:
-		return algID, x509.ECDSAWithSHA256, nil
-	case oid.Equal(oidECDSAWithSHA384) && len(params) == 0:
-		return algID, x509.ECDSAWithSHA384, nil
-	case oid.Equal(oidECDSAWithSHA512) && len(params) == 0:
-		return algID, x509.ECDSAWithSHA512, nil
-	case oid.Equal(oidSHA256WithRSA) && isNull:
-		return algID, x509.SHA256WithRSA, nil
-	case oid.Equal(oidSHA384WithRSA) && isNull:
-		return algID, x509.SHA384WithRSA, nil
-	case oid.Equal(oidSHA512WithRSA) && isNull:
-		return algID, x509.SHA512WithRSA, nil
-	case oid.Equal(oidEd25519) && len(params) == 0:
-		return algID, x509.PureEd25519, nil
+	for i := range sigAlgs {
+		a := &sigAlgs[i]
+		if a.oid.Equal(oid) && (a.nullParams && isNull || !a.nullParams && len(params) == 0) {
+			return algID, a, nil
+		}
 	}
-	return nil, 0, errkind.New(errkind.Invalid, law.L21_1, "unsupported signature algorithm %s", oid)
-}
-
-func hashFor(algo x509.SignatureAlgorithm) (crypto.Hash, error) {
-	switch algo {
-	case x509.ECDSAWithSHA256, x509.SHA256WithRSA:
-		return crypto.SHA256, nil
-	case x509.ECDSAWithSHA384, x509.SHA384WithRSA:
-		return crypto.SHA384, nil
-	case x509.ECDSAWithSHA512, x509.SHA512WithRSA:
-		return crypto.SHA512, nil
-	case x509.PureEd25519:
-		return 0, nil
-	}
-	return 0, errkind.New(errkind.Invalid, law.L21_1, "unsupported signature algorithm %v", algo)
+	return nil, nil, errkind.New(errkind.Invalid, law.L21_1, "unsupported signature algorithm %s", oid)
 }

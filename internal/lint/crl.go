@@ -11,9 +11,6 @@ import (
 	"github.com/tawthiq/tawthiq/internal/law"
 )
 
-// reasonCACompromise is RFC 5280's cACompromise, which the CA/B Forum TLS rules omit.
-const reasonCACompromise = 2
-
 // RevocationList lints a signed CRL with every zlint CRL lint before it is published
 // (STYLE #7, L-21-rev): nil when none reports a warning, an error or a fatal result;
 // otherwise an *errkind.Error naming every failing lint.
@@ -52,7 +49,9 @@ func (l *Linter) RevocationListFindings(der []byte) ([]Finding, error) {
 			continue
 		}
 		switch *e.ReasonCode {
-		case 1, 3, 4, 5, 9, reasonCACompromise:
+		case law.ReasonKeyCompromise, law.ReasonAffiliationChanged, law.ReasonSuperseded,
+			law.ReasonCessationOfOperation, law.ReasonPrivilegeWithdrawn, // the CA/B Forum's list
+			law.ReasonCACompromise: // RFC 5280's, which the CA/B Forum TLS rules omit
 		default:
 			onlyCACompromise = false
 		}

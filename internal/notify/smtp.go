@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -13,9 +14,11 @@ import (
 	"net/http"
 	"net/mail"
 	"net/smtp"
+	"net/url"
 	"strings"
 	"time"
 
+	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/errkind"
 )
 
@@ -30,12 +33,14 @@ type SMTPConfig struct {
 	Username  string      // PLAIN authentication, only over TLS (or to localhost)
 	Password  string
 	Timeout   time.Duration // per message, on top of the claim's lease (default 30 seconds)
+	Clock     clock.Clock   // dates the messages (default the system clock)
 }
 
 // SMTP sends notices through one mail server, one connection per message.
 type SMTP struct {
 	cfg  SMTPConfig
 	from string
+	clk  clock.Clock
 }
 
 var _ Sender = (*SMTP)(nil)
@@ -55,7 +60,11 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	return &SMTP{cfg: cfg, from: from.Address}, nil
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &SMTP{cfg: cfg, from: from.Address, clk: clk}, nil
 }
 
 // Send mails n to its recipient and returns once the server accepted it.
@@ -67,7 +76,7 @@ func (s *SMTP) Send(ctx context.Context, n Notice) error {
 	if err != nil || to.Address != n.Recipient {
 		return errkind.New(errkind.Invalid, "", "notice %s has no plain recipient address", n.ID)
 	}
-	msg, err := Message(n, s.from, time.Now())
+	msg, err := Message(n, s.from, s.clk.Now())
 	if err != nil {
 		return err
 	}
@@ -190,9 +199,12 @@ func (w *Webhook) Send(ctx context.Context, n Notice) error {
 	if err != nil {
 		return err
 	}
+	// Errors are stored as the notice's last error: they name the receiver by
+	// scheme and host only, as the URL's user, path or query may hold a credential.
+	site := redactURL(w.URL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(raw))
 	if err != nil {
-		return errkind.Wrap(errkind.Invalid, err, "the notice webhook URL is not usable")
+		return errkind.Wrap(errkind.Invalid, withoutURL(err), "the notice webhook URL %s is not usable", site)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", n.MessageID)
@@ -202,12 +214,30 @@ func (w *Webhook) Send(ctx context.Context, n Notice) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		return fmt.Errorf("webhook: post to %s: %w", site, withoutURL(err))
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook: %s answered %s", w.URL, resp.Status)
+		return fmt.Errorf("webhook: %s answered %s", site, resp.Status)
 	}
 	return nil
+}
+
+// withoutURL drops the *url.Error around err, whose message holds the whole URL.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// redactURL is raw's scheme://host, or a placeholder when raw does not parse.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -2,11 +2,6 @@ package ocsp
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
 	"time"
@@ -15,6 +10,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
 )
 
@@ -57,33 +53,13 @@ type signingAlg struct {
 	x509  x509.SignatureAlgorithm
 }
 
+// signingAlgFor is the choice certificates and CRLs make too (issuance.SignatureAlgorithmFor).
 func signingAlgFor(pub crypto.PublicKey) (signingAlg, error) {
-	oid := func(o asn1.ObjectIdentifier, nullParams bool) []byte {
-		var b cryptobyte.Builder
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(o)
-			if nullParams {
-				b.AddASN1NULL()
-			}
-		})
-		return b.BytesOrPanic()
+	algID, hash, alg, err := issuance.SignatureAlgorithmFor(pub)
+	if err != nil {
+		return signingAlg{}, err
 	}
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return signingAlg{oid(asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}, false), crypto.SHA256, x509.ECDSAWithSHA256}, nil
-		case elliptic.P384():
-			return signingAlg{oid(asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}, false), crypto.SHA384, x509.ECDSAWithSHA384}, nil
-		case elliptic.P521():
-			return signingAlg{oid(asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}, false), crypto.SHA512, x509.ECDSAWithSHA512}, nil
-		}
-	case *rsa.PublicKey:
-		return signingAlg{oid(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, true), crypto.SHA256, x509.SHA256WithRSA}, nil
-	case ed25519.PublicKey:
-		return signingAlg{oid(asn1.ObjectIdentifier{1, 3, 101, 112}, false), 0, x509.PureEd25519}, nil
-	}
-	return signingAlg{}, errkind.New(errkind.Invalid, law.L21_1, "unsupported OCSP responder key %T", pub)
+	return signingAlg{algID: algID, hash: hash, x509: alg}, nil
 }
 
 // certIDFor writes the CertID of serial (INTEGER contents) under is, hashed with alg.
@@ -154,22 +130,29 @@ func addSingle(b *cryptobyte.Builder, s *single) {
 	})
 }
 
+// selfCheck says who verifies a signature sign makes (STYLE #8).
+type selfCheck bool
+
+const (
+	// verifySignature: sign checks it with the responder certificate (signNow).
+	verifySignature selfCheck = true
+	// checkedByParser: the caller parses the response with x/crypto/ocsp, which
+	// checks the signature against the included responder certificate (presign).
+	checkedByParser selfCheck = false
+)
+
 // sign signs ResponseData with the delegated responder's key, checks the signature
-// with the responder certificate's public key (STYLE #8), and wraps the
-// BasicOCSPResponse, responder certificate included, in an OCSPResponse.
-func (is *issuer) sign(tbs []byte) ([]byte, error) {
-	digest := tbs
-	if is.alg.hash != 0 {
-		h := is.alg.hash.New()
-		h.Write(tbs)
-		digest = h.Sum(nil)
-	}
-	sig, err := is.signer.Sign(rand.Reader, digest, is.alg.hash)
+// with the responder certificate's public key unless the caller's parser does, and
+// wraps the BasicOCSPResponse, responder certificate included, in an OCSPResponse.
+func (is *issuer) sign(tbs []byte, sc selfCheck) ([]byte, error) {
+	sig, err := issuance.SignDigestOf(is.signer, is.alg.hash, tbs)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Unavailable, err, "the OCSP responder key could not sign")
 	}
-	if err := is.responder.CheckSignature(is.alg.x509, tbs, sig); err != nil {
-		return nil, errkind.Wrap(errkind.Internal, err, "the OCSP response signature does not verify (L-21-1)")
+	if sc == verifySignature {
+		if err := is.responder.CheckSignature(is.alg.x509, tbs, sig); err != nil {
+			return nil, errkind.Wrap(errkind.Internal, err, "the OCSP response signature does not verify (L-21-1)")
+		}
 	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {

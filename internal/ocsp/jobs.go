@@ -155,6 +155,7 @@ func (s *Service) presign(ctx context.Context, serials []string) error {
 	now := s.cfg.Clock.Now().UTC().Truncate(time.Second)
 	out := make([]Response, 0, len(statuses))
 	var entries []auditlog.Entry
+	var refused []error
 	for i := range statuses {
 		st := &statuses[i]
 		is := s.byName[st.CA]
@@ -165,6 +166,11 @@ func (s *Service) presign(ctx context.Context, serials []string) error {
 		if err != nil {
 			return err
 		}
+		if err := s.lint(&r); err != nil {
+			// Never stored nor served, nor its publication recorded: the others go on.
+			refused = append(refused, err)
+			continue
+		}
 		out = append(out, r)
 		if st.Revoked && !st.Published {
 			entries = append(entries, auditlog.NewEntry(now, "ocsp", ActionPublish, st.Serial, map[string]string{
@@ -173,13 +179,26 @@ func (s *Service) presign(ctx context.Context, serials []string) error {
 		}
 	}
 	if len(out) == 0 {
-		return nil
+		return errors.Join(refused...)
 	}
 	if err := s.cfg.Store.PutOCSPResponses(ctx, out, entries); err != nil {
-		return err
+		return errors.Join(append(refused, err)...)
 	}
 	for i := range out {
 		s.learn(&out[i])
+	}
+	return errors.Join(refused...)
+}
+
+// lint runs the configured linter over both of a certificate's pre-signed responses.
+func (s *Service) lint(r *Response) error {
+	if s.cfg.Linter == nil {
+		return nil
+	}
+	for _, der := range [][]byte{r.DER, r.DERSHA256} {
+		if err := s.cfg.Linter.OCSPResponse(der); err != nil {
+			return fmt.Errorf("the OCSP response of %s refused by lint: %w", r.Serial, err)
+		}
 	}
 	return nil
 }
@@ -202,7 +221,7 @@ func (is *issuer) presign(st *CertStatus, now time.Time) (Response, error) {
 		if err != nil {
 			return Response{}, err
 		}
-		der, err := is.sign(tbs)
+		der, err := is.sign(tbs, checkedByParser)
 		if err != nil {
 			return Response{}, err
 		}

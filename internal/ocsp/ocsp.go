@@ -130,6 +130,14 @@ type Config struct {
 	// 5 minutes), so that a revocation reaches relying parties soon; a revoked
 	// response, being final, may be cached until its nextUpdate.
 	CacheFor time.Duration
+	// Linter, if set, lints every pre-signed response before it is stored (STYLE #7);
+	// a refused response is not stored and the job reports it.
+	Linter Linter
+}
+
+// Linter lints a signed OCSPResponse (lint.Linter does, with zlint).
+type Linter interface {
+	OCSPResponse(der []byte) error
 }
 
 // Service answers OCSP requests and keeps the pre-signed responses fresh.

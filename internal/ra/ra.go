@@ -279,13 +279,10 @@ func (s *Service) Approve(ctx context.Context, officer Person, id, note string) 
 	}
 	now := law.Timestamp(s.clock.Now())
 	ap := Approval{ApplicationID: id, Officer: officer.ID, At: now, Note: note}
-	status := StatusPending
-	if len(a.Approvals)+1 >= law.RequiredApprovals {
-		status = StatusApproved
-	}
 	e := auditlog.NewEntry(now, officer.ID, auditlog.ActionApplicationApprove, id, map[string]any{
 		"approval": len(a.Approvals) + 1, "of": law.RequiredApprovals})
-	if err := s.store.AddApproval(ctx, ap, status, e); err != nil {
+	status, err := s.store.AddApproval(ctx, ap, e)
+	if err != nil {
 		return nil, nil, err
 	}
 	a.Approvals = append(a.Approvals, ap)

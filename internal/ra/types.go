@@ -97,9 +97,11 @@ type KeyUse struct {
 type Store interface {
 	CreateApplication(ctx context.Context, a *Application, e auditlog.Entry) error
 	Application(ctx context.Context, id string) (*Application, error)
-	// AddApproval records an approval and moves the application to status; a second
+	// AddApproval records an approval; the store counts the distinct approvals in the
+	// same transaction and moves the application to approved at law.RequiredApprovals,
+	// returning the resulting status (so two officers approving at once both count). A second
 	// approval by the same officer is refused by the database (errkind.Conflict).
-	AddApproval(ctx context.Context, ap Approval, status Status, e auditlog.Entry) error
+	AddApproval(ctx context.Context, ap Approval, e auditlog.Entry) (Status, error)
 	SetApplicationStatus(ctx context.Context, id string, from, to Status, e auditlog.Entry) error
 	// KeyUses returns the certificates (reserved or issued) for a public key.
 	KeyUses(ctx context.Context, spkiSHA256 []byte) ([]KeyUse, error)

@@ -2,11 +2,6 @@ package revocation
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
@@ -18,6 +13,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
 )
 
@@ -28,13 +24,6 @@ var (
 	oidIssuingDistributionPnt = asn1.ObjectIdentifier{2, 5, 29, 28}
 	oidReasonCode             = asn1.ObjectIdentifier{2, 5, 29, 21}
 	oidInvalidityDate         = asn1.ObjectIdentifier{2, 5, 29, 24}
-
-	oidECDSAWithSHA256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	oidECDSAWithSHA384 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
-	oidECDSAWithSHA512 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
-	oidSHA256WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
-	oidSHA384WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
-	oidEd25519         = asn1.ObjectIdentifier{1, 3, 101, 112}
 )
 
 // CRLTemplate is what one CRL says, apart from its entries.
@@ -61,7 +50,7 @@ func BuildCRL(signer crypto.Signer, t CRLTemplate, entries []Entry) ([]byte, err
 	if !t.NextUpdate.After(t.ThisUpdate) || t.Number < 0 {
 		return nil, errkind.New(errkind.Invalid, law.L21Rev, "a CRL needs a positive validity and a non-negative number")
 	}
-	algID, hash, err := signatureAlgorithm(signer.Public())
+	algID, hash, alg, err := issuance.SignatureAlgorithmFor(signer.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -120,13 +109,7 @@ func BuildCRL(signer crypto.Signer, t CRLTemplate, entries []Entry) ([]byte, err
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Internal, err, "encoding the CRL")
 	}
-	digest := tbs
-	if hash != 0 {
-		h := hash.New()
-		h.Write(tbs)
-		digest = h.Sum(nil)
-	}
-	sig, err := signer.Sign(rand.Reader, digest, hash)
+	sig, err := issuance.SignDigestOf(signer, hash, tbs)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Unavailable, err, "the CA key could not sign the CRL")
 	}
@@ -141,7 +124,7 @@ func BuildCRL(signer crypto.Signer, t CRLTemplate, entries []Entry) ([]byte, err
 		return nil, errkind.Wrap(errkind.Internal, err, "assembling the CRL")
 	}
 	// Verify against the issuing certificate, not only the signer (STYLE #8).
-	if err := t.Issuer.CheckSignature(algorithmOf(algID), tbs, sig); err != nil {
+	if err := t.Issuer.CheckSignature(alg, tbs, sig); err != nil {
 		return nil, errkind.Wrap(errkind.Internal, err, "the CRL signature does not verify with CA certificate (L-21-1)")
 	}
 	return der, nil
@@ -235,67 +218,6 @@ func serialBytes(dst []byte, s string) ([]byte, error) {
 		dst = append(dst, 0)
 	}
 	return append(dst, v...), nil
-}
-
-// signatureAlgorithm returns the DER AlgorithmIdentifier and hash for a CA key.
-func signatureAlgorithm(pub crypto.PublicKey) ([]byte, crypto.Hash, error) {
-	var oid asn1.ObjectIdentifier
-	var h crypto.Hash
-	null := false
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		switch k.Curve {
-		case elliptic.P256():
-			oid, h = oidECDSAWithSHA256, crypto.SHA256
-		case elliptic.P384():
-			oid, h = oidECDSAWithSHA384, crypto.SHA384
-		case elliptic.P521():
-			oid, h = oidECDSAWithSHA512, crypto.SHA512
-		}
-	case *rsa.PublicKey:
-		oid, h, null = oidSHA256WithRSA, crypto.SHA256, true
-		if k.N.BitLen() > 3072 {
-			oid, h = oidSHA384WithRSA, crypto.SHA384
-		}
-	case ed25519.PublicKey:
-		oid = oidEd25519
-	}
-	if oid == nil {
-		return nil, 0, errkind.New(errkind.Invalid, law.L21_1, "unsupported CA key type %T", pub)
-	}
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(oid)
-		if null {
-			b.AddASN1NULL()
-		}
-	})
-	der, err := b.Bytes()
-	return der, h, err
-}
-
-func algorithmOf(algID []byte) x509.SignatureAlgorithm {
-	var oid asn1.ObjectIdentifier
-	s := cryptobyte.String(algID)
-	var inner cryptobyte.String
-	if !s.ReadASN1(&inner, cbasn1.SEQUENCE) || !inner.ReadASN1ObjectIdentifier(&oid) {
-		return x509.UnknownSignatureAlgorithm
-	}
-	switch {
-	case oid.Equal(oidECDSAWithSHA256):
-		return x509.ECDSAWithSHA256
-	case oid.Equal(oidECDSAWithSHA384):
-		return x509.ECDSAWithSHA384
-	case oid.Equal(oidECDSAWithSHA512):
-		return x509.ECDSAWithSHA512
-	case oid.Equal(oidSHA256WithRSA):
-		return x509.SHA256WithRSA
-	case oid.Equal(oidSHA384WithRSA):
-		return x509.SHA384WithRSA
-	case oid.Equal(oidEd25519):
-		return x509.PureEd25519
-	}
-	return x509.UnknownSignatureAlgorithm
 }
 
 // shardOf returns serial mod n, the partition of a certificate (n > 1).

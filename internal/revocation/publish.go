@@ -15,6 +15,9 @@ import (
 // CSP partitions its CRLs, one CRL per shard, all listing every revocation decided
 // so far, expired certificates included (L-21-rev). A lint error refuses publication.
 func (s *Service) PublishCRL(ctx context.Context, ca string) ([]CRL, error) {
+	if s.linter == nil {
+		return nil, errkind.New(errkind.Unavailable, law.L21Rev, "no CRL linter: publication refused")
+	}
 	is, ok := s.issuers[ca]
 	if !ok {
 		return nil, errkind.New(errkind.NotFound, law.L21Rev, "no issuing CA %q", ca)
@@ -61,9 +64,6 @@ func (s *Service) PublishCRL(ctx context.Context, ca string) ([]CRL, error) {
 		der, err := BuildCRL(is.Signer, t, p.entries)
 		if err != nil {
 			return nil, err
-		}
-		if s.linter == nil {
-			return nil, errkind.New(errkind.Unavailable, law.L21Rev, "no CRL linter: publication refused")
 		}
 		if err := s.linter.RevocationList(der); err != nil {
 			return nil, err

@@ -24,6 +24,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/errkind"
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
+	"github.com/tawthiq/tawthiq/internal/ra"
 )
 
 // Issuer is an issuing CA whose CRLs this service signs.
@@ -127,7 +128,7 @@ func (s *Service) RevokeWithSecret(ctx context.Context, serial, secret string) (
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare(secretHash(secret), want) != 1 {
+	if !secretMatches(secret, want) {
 		return nil, denied
 	}
 	sub, err := s.store.RevocationSubject(ctx, serial)
@@ -138,11 +139,10 @@ func (s *Service) RevokeWithSecret(ctx context.Context, serial, secret string) (
 	return s.revokeOne(ctx, RequestedBySecret, sub, Request{Serial: serial, Ground: law.GroundHolderRequest}, rule, requestedAt)
 }
 
-// secretHash is ra.RevocationSecretHash: upper-cased, without spaces or dashes.
-func secretHash(secret string) []byte {
-	norm := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(secret)))
-	h := sha256.Sum256([]byte(norm))
-	return h[:]
+// secretMatches says whether secret, as a holder typed it, is the one whose hash
+// the RA stored when it handed the secret out.
+func secretMatches(secret string, want []byte) bool {
+	return subtle.ConstantTimeCompare(ra.RevocationSecretHash(secret), want) == 1
 }
 
 func (s *Service) revokeOne(ctx context.Context, actor string, sub *Subject, req Request, rule law.GroundRule, requestedAt time.Time) ([]Revocation, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/tawthiq/tawthiq/internal/access"
 	"github.com/tawthiq/tawthiq/internal/auditlog"
@@ -69,15 +70,15 @@ func (db *DB) CreateToken(ctx context.Context, t access.Token, e auditlog.Entry)
 
 // TokenUser returns the token with this hash and its user (errkind.NotFound if none).
 func (db *DB) TokenUser(ctx context.Context, sha256 []byte) (*access.Token, *access.User, error) {
-	q := db.Rebind(`SELECT t.sha256, t.user_id, t.created_ms, t.expires_ms,
+	q := db.Rebind(`SELECT t.sha256, t.user_id, t.created_ms, t.expires_ms, t.revoked_ms,
 		u.id, u.name, u.role, u.id_number, u.email, u.created_ms
 		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.sha256 = ?`)
 	var t access.Token
 	var u access.User
 	var role string
 	var tCreated, uCreated int64
-	var expires sql.NullInt64
-	err := db.r.QueryRowContext(ctx, q, nonNil(sha256)).Scan(&t.SHA256, &t.UserID, &tCreated, &expires,
+	var expires, revoked sql.NullInt64
+	err := db.r.QueryRowContext(ctx, q, nonNil(sha256)).Scan(&t.SHA256, &t.UserID, &tCreated, &expires, &revoked,
 		&u.ID, &u.Name, &role, &u.IDNumber, &u.Email, &uCreated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("no such token")
@@ -85,7 +86,23 @@ func (db *DB) TokenUser(ctx context.Context, sha256 []byte) (*access.Token, *acc
 	if err != nil {
 		return nil, nil, mapErr(err, law.LInternal, "read the token")
 	}
-	t.CreatedAt, t.ExpiresAt = fromMS(tCreated), fromOptMS(expires)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(tCreated), fromOptMS(expires), fromOptMS(revoked)
 	u.Role, u.CreatedAt = access.Role(role), fromMS(uCreated)
 	return &t, &u, nil
+}
+
+// RevokeTokens marks every token of the user not yet revoked as revoked at the given
+// time, with its audit entry in the same transaction, and returns how many it revoked.
+func (db *DB) RevokeTokens(ctx context.Context, userID string, at time.Time, e auditlog.Entry) (int, error) {
+	q := db.Rebind("UPDATE tokens SET revoked_ms = ? WHERE user_id = ? AND revoked_ms IS NULL")
+	var n int64
+	err := db.write(ctx, "revoke the tokens", []auditlog.Entry{e}, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, q, ms(at), userID)
+		if err != nil {
+			return mapErr(err, law.LInternal, "revoke the tokens")
+		}
+		n, err = res.RowsAffected()
+		return mapErr(err, law.LInternal, "revoke the tokens")
+	})
+	return int(n), err
 }

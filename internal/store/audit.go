@@ -11,9 +11,6 @@ import (
 	"github.com/tawthiq/tawthiq/internal/law"
 )
 
-// maxInList bounds the placeholders of one IN list.
-const maxInList = 500
-
 // lockHead reads the log size; in PostgreSQL it locks the head row until commit, so
 // appenders are serialised (SQLite already holds its write lock from BEGIN IMMEDIATE).
 func (db *DB) lockHead(ctx context.Context, tx *txn) (int64, error) {
@@ -22,7 +19,7 @@ func (db *DB) lockHead(ctx context.Context, tx *txn) (int64, error) {
 	return size, err
 }
 
-// appendEntries stores each entry at the next position with its tlog hashes, then moves the head.
+// appendEntries stores each entry at the next position with its tlog hashes; commitBatch moves the head.
 func (db *DB) appendEntries(ctx context.Context, tx *txn, size int64, entries []auditlog.Entry) (int64, error) {
 	if len(entries) == 0 {
 		return size, nil
@@ -49,8 +46,7 @@ func (db *DB) appendEntries(ctx context.Context, tx *txn, size int64, entries []
 		}
 		size++
 	}
-	_, err := tx.ExecContext(ctx, db.Rebind("UPDATE audit_head SET size = ? WHERE id = 1"), size)
-	return size, err
+	return size, nil
 }
 
 // hashReader is a tlog.HashReader over audit_hashes, reading through q (a transaction
@@ -63,11 +59,9 @@ type hashReader struct {
 
 func (r hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	found := make(map[int64]tlog.Hash, len(indexes))
-	for start := 0; start < len(indexes); start += maxInList {
-		chunk := indexes[start:min(start+maxInList, len(indexes))]
-		if err := r.readChunk(chunk, found); err != nil {
-			return nil, err
-		}
+	err := inLists(indexes, func(list string, args []any) error { return r.readChunk(list, args, found) })
+	if err != nil {
+		return nil, err
 	}
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
@@ -80,12 +74,8 @@ func (r hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
-func (r hashReader) readChunk(indexes []int64, found map[int64]tlog.Hash) error {
-	args := make([]any, len(indexes))
-	for i, x := range indexes {
-		args[i] = x
-	}
-	q := r.db.Rebind("SELECT idx, hash FROM audit_hashes WHERE idx IN (" + placeholders(len(indexes)) + ")")
+func (r hashReader) readChunk(list string, args []any, found map[int64]tlog.Hash) error {
+	q := r.db.Rebind("SELECT idx, hash FROM audit_hashes WHERE idx IN (" + list + ")")
 	rows, err := r.q.QueryContext(r.ctx, q, args...)
 	if err != nil {
 		return err

@@ -53,9 +53,9 @@ func approvedApplication(b *testing.B, db *store.DB, id string, at time.Time) {
 	a := &ra.Application{ID: id, Subject: issuance.Subject{CommonName: id, Country: "MA"}, TermsVersion: "v1",
 		CSR: []byte("csr"), SPKISHA256: []byte(id), CreatedAt: at, TermsAcceptedAt: at}
 	must(b, db.CreateApplication(ctx, a, auditlog.NewEntry(at, "ra", auditlog.ActionApplicationCreate, id, nil)))
-	for j, st := range []ra.Status{ra.StatusPending, ra.StatusApproved} {
+	for j := range 2 {
 		ap := ra.Approval{ApplicationID: id, Officer: fmt.Sprint("o", j), At: at}
-		must(b, db.AddApproval(ctx, ap, st, auditlog.NewEntry(at, "ra", auditlog.ActionApplicationApprove, id, nil)))
+		must(b, approvalErr(db.AddApproval(ctx, ap, auditlog.NewEntry(at, "ra", auditlog.ActionApplicationApprove, id, nil))))
 	}
 }
 
@@ -65,3 +65,6 @@ func must(b *testing.B, err error) {
 		b.Fatal(err)
 	}
 }
+
+// approvalErr drops the resulting status of an approval.
+func approvalErr(_ ra.Status, err error) error { return err }

@@ -126,6 +126,7 @@ func (db *DB) commitBatch(batch []*writeReq) {
 		failAll(err)
 		return
 	}
+	start := size
 	savepoints := len(batch) > 1
 	written := 0
 	for i, r := range batch {
@@ -164,6 +165,13 @@ func (db *DB) commitBatch(batch []*writeReq) {
 	}
 	if written == 0 {
 		return
+	}
+	// The head moves once per batch, not once per write.
+	if size != start {
+		if _, err := tx.ExecContext(ctx, db.Rebind("UPDATE audit_head SET size = ? WHERE id = 1"), size); err != nil {
+			failAll(err)
+			return
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		failAll(err)

@@ -40,43 +40,32 @@ func (db *DB) OCSPResponsesSince(ctx context.Context, since time.Time, fn func(r
 	return mapErr(rows.Err(), law.LInternal, "read OCSP responses")
 }
 
-// maxINList bounds the placeholders of one IN (...) query.
-const maxINList = 500
-
 // OCSPStatuses returns the status of each serial the database knows.
 func (db *DB) OCSPStatuses(ctx context.Context, serials []string) ([]ocsp.CertStatus, error) {
 	var out []ocsp.CertStatus
-	for len(serials) > 0 {
-		n := min(len(serials), maxINList)
-		part := serials[:n]
-		serials = serials[n:]
+	err := inLists(serials, func(list string, args []any) error {
 		q := db.Rebind(`SELECT c.serial, c.ca, c.status, r.reason, r.revoked_ms, r.ocsp_published_ms FROM certificates c
-			LEFT JOIN revocations r ON r.serial = c.serial WHERE c.serial IN (` + placeholders(len(part)) + ")")
-		args := make([]any, len(part))
-		for i, s := range part {
-			args[i] = s
-		}
+			LEFT JOIN revocations r ON r.serial = c.serial WHERE c.serial IN (` + list + ")")
 		rows, err := db.r.QueryContext(ctx, q, args...)
 		if err != nil {
-			return nil, mapErr(err, law.LInternal, "read certificate statuses")
+			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var st ocsp.CertStatus
 			var status string
 			var reason, revoked, published sql.NullInt64
 			if err := rows.Scan(&st.Serial, &st.CA, &status, &reason, &revoked, &published); err != nil {
-				rows.Close()
-				return nil, mapErr(err, law.LInternal, "read certificate statuses")
+				return err
 			}
 			st.Issued, st.Revoked = status == "issued", revoked.Valid
 			st.Reason, st.RevokedAt, st.Published = int(reason.Int64), fromOptMS(revoked), published.Valid
 			out = append(out, st)
 		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, mapErr(err, law.LInternal, "read certificate statuses")
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, mapErr(err, law.LInternal, "read certificate statuses")
 	}
 	return out, nil
 }

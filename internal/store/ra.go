@@ -133,11 +133,14 @@ func (db *DB) approvals(ctx context.Context, id string) ([]ra.Approval, error) {
 	return out, mapErr(rows.Err(), law.LInternal, "read approvals")
 }
 
-// AddApproval records an approval of a pending application and moves it to status
-// (pending while approvals are missing, approved or rejected once decided).
-func (db *DB) AddApproval(ctx context.Context, ap ra.Approval, status ra.Status, e auditlog.Entry) error {
+// AddApproval records an approval of a pending application; once law.RequiredApprovals
+// distinct officers approved, counted inside the transaction, the application moves to
+// approved. It returns the application's resulting status.
+func (db *DB) AddApproval(ctx context.Context, ap ra.Approval, e auditlog.Entry) (ra.Status, error) {
 	q := db.Rebind("INSERT INTO approvals (application_id, officer, created_ms, note) VALUES (?, ?, ?, ?)")
-	return db.write(ctx, "record the approval", []auditlog.Entry{e}, func(tx *txn) error {
+	count := db.Rebind("SELECT COUNT(DISTINCT officer) FROM approvals WHERE application_id = ?")
+	status := ra.StatusPending
+	err := db.write(ctx, "record the approval", []auditlog.Entry{e}, func(tx *txn) error {
 		cur, err := db.statusOf(ctx, tx, ap.ApplicationID)
 		if err != nil {
 			return err
@@ -148,11 +151,21 @@ func (db *DB) AddApproval(ctx context.Context, ap ra.Approval, status ra.Status,
 		if _, err := tx.ExecContext(ctx, q, ap.ApplicationID, ap.Officer, ms(ap.At), ap.Note); err != nil {
 			return mapErr(err, law.L21_3_1, "record the approval")
 		}
-		if status == ra.StatusPending {
+		var n int
+		if err := tx.QueryRowContext(ctx, count, ap.ApplicationID).Scan(&n); err != nil {
+			return mapErr(err, law.LInternal, "count the approvals")
+		}
+		if n < law.RequiredApprovals {
+			status = ra.StatusPending
 			return nil
 		}
-		return db.moveApplication(ctx, tx, ap.ApplicationID, ra.StatusPending, status)
+		status = ra.StatusApproved
+		return db.moveApplication(ctx, tx, ap.ApplicationID, ra.StatusPending, ra.StatusApproved)
 	})
+	if err != nil {
+		return "", err
+	}
+	return status, nil
 }
 
 // SetApplicationStatus moves an application from one status to another. The move to

@@ -3,6 +3,7 @@ package storetest
 import (
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -73,20 +74,24 @@ func testApprovals(t *testing.T, db *store.DB) {
 	publishTerms(t, db, "v1", at)
 	createApp(t, db, "app-1", at)
 	first := ra.Approval{ApplicationID: "app-1", Officer: "officer-1", At: at, Note: "identity checked"}
-	must(t, db.AddApproval(ctx, first, ra.StatusPending, entry(at, auditlog.ActionApplicationApprove, "app-1")))
-	err := db.AddApproval(ctx, first, ra.StatusApproved, entry(at, auditlog.ActionApplicationApprove, "app-1"))
+	st, err := db.AddApproval(ctx, first, entry(at, auditlog.ActionApplicationApprove, "app-1"))
+	must(t, err)
+	equal(t, "status after one approval", st, ra.StatusPending)
+	_, err = db.AddApproval(ctx, first, entry(at, auditlog.ActionApplicationApprove, "app-1"))
 	wantKind(t, err, errkind.Conflict, "")
 	second := ra.Approval{ApplicationID: "app-1", Officer: "officer-2", At: at.Add(time.Second), Note: "ok"}
-	must(t, db.AddApproval(ctx, second, ra.StatusApproved, entry(at, auditlog.ActionApplicationApprove, "app-1")))
+	st, err = db.AddApproval(ctx, second, entry(at, auditlog.ActionApplicationApprove, "app-1"))
+	must(t, err)
+	equal(t, "status after two approvals (L-21-3-1)", st, ra.StatusApproved)
 	got, err := db.Application(ctx, "app-1")
 	must(t, err)
 	equal(t, "approvals", got.Approvals, []ra.Approval{first, second})
 	equal(t, "status", got.Status, ra.StatusApproved)
 	third := ra.Approval{ApplicationID: "app-1", Officer: "officer-3", At: at, Note: "late"}
-	err = db.AddApproval(ctx, third, ra.StatusApproved, entry(at, auditlog.ActionApplicationApprove, "app-1"))
+	_, err = db.AddApproval(ctx, third, entry(at, auditlog.ActionApplicationApprove, "app-1"))
 	wantKind(t, err, errkind.Conflict, "")
 	missing := ra.Approval{ApplicationID: "nope", Officer: "officer-1", At: at}
-	err = db.AddApproval(ctx, missing, ra.StatusPending, entry(at, auditlog.ActionApplicationApprove, "nope"))
+	_, err = db.AddApproval(ctx, missing, entry(at, auditlog.ActionApplicationApprove, "nope"))
 	wantKind(t, err, errkind.NotFound, "")
 }
 
@@ -334,10 +339,12 @@ func testAuditLog(t *testing.T, db *store.DB) {
 		{"terms", func(e auditlog.Entry) error { return db.PublishTerms(ctx, ra.Terms{Version: "v1", PublishedAt: at}, e) }},
 		{"application", func(e auditlog.Entry) error { return db.CreateApplication(ctx, application("a1", "v1", at), e) }},
 		{"approval 1", func(e auditlog.Entry) error {
-			return db.AddApproval(ctx, ra.Approval{ApplicationID: "a1", Officer: "o1", At: at}, ra.StatusPending, e)
+			_, err := db.AddApproval(ctx, ra.Approval{ApplicationID: "a1", Officer: "o1", At: at}, e)
+			return err
 		}},
 		{"approval 2", func(e auditlog.Entry) error {
-			return db.AddApproval(ctx, ra.Approval{ApplicationID: "a1", Officer: "o2", At: at}, ra.StatusApproved, e)
+			_, err := db.AddApproval(ctx, ra.Approval{ApplicationID: "a1", Officer: "o2", At: at}, e)
+			return err
 		}},
 		{"reserve", func(e auditlog.Entry) error { return db.Reserve(ctx, certificate("aa", "a1", at), e) }},
 		{"reserve 2", func(e auditlog.Entry) error { return db.Reserve(ctx, certificate("bb", "a1", at), e) }},
@@ -647,4 +654,37 @@ func testGroupCommit(t *testing.T, db *store.DB) {
 	res, err := db.Reserved(ctx)
 	must(t, err)
 	equal(t, "reservations", int64(len(res)), accepted.Load()+1)
+}
+
+// testConcurrentApprovals: two officers approving at the same moment both count, and
+// the application is approved (L-21-3-1), whatever the order their writes commit in.
+func testConcurrentApprovals(t *testing.T, db *store.DB) {
+	ctx := t.Context()
+	at := now()
+	publishTerms(t, db, "v1", at)
+	createApp(t, db, "app-1", at)
+	var wg sync.WaitGroup
+	statuses := make(chan ra.Status, 2)
+	for i := range 2 {
+		wg.Go(func() {
+			ap := ra.Approval{ApplicationID: "app-1", Officer: fmt.Sprintf("officer-%d", i+1), At: at}
+			st, err := db.AddApproval(ctx, ap, entry(at, auditlog.ActionApplicationApprove, "app-1"))
+			if err != nil {
+				t.Error(err)
+			}
+			statuses <- st
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	var got []ra.Status
+	for st := range statuses {
+		got = append(got, st)
+	}
+	if !slices.Contains(got, ra.StatusApproved) {
+		t.Errorf("two concurrent approvals returned %v: neither moved the application to approved", got)
+	}
+	a, err := db.Application(ctx, "app-1")
+	must(t, err)
+	equal(t, "status", a.Status, ra.StatusApproved)
 }

@@ -53,11 +53,13 @@ func Run(t *testing.T, open Opener) {
 		{"TestRetention_L21_2", testRetention},
 		{"TestConcurrentAppends_L21_2", testConcurrent},
 		{"TestGroupCommitIsolatesRefusals_L21_2", testGroupCommit},
+		{"TestConcurrentApprovals_L21_3_1", testConcurrentApprovals},
 	}
 	// Each service's own cases live in a file of their own.
 	tests = append(tests, revocationCases()...)
 	tests = append(tests, ocspCases()...)
 	tests = append(tests, noticeCases()...)
+	tests = append(tests, tokenCases()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -150,9 +152,10 @@ func createApp(t *testing.T, db *store.DB, id string, at time.Time) *ra.Applicat
 func approve(t *testing.T, db *store.DB, id string, at time.Time) {
 	t.Helper()
 	ctx := t.Context()
-	for i, st := range []ra.Status{ra.StatusPending, ra.StatusApproved} {
+	for i := range 2 {
 		ap := ra.Approval{ApplicationID: id, Officer: fmt.Sprintf("officer-%d", i+1), At: at, Note: "ok"}
-		must(t, db.AddApproval(ctx, ap, st, entry(at, auditlog.ActionApplicationApprove, id)))
+		_, err := db.AddApproval(ctx, ap, entry(at, auditlog.ActionApplicationApprove, id))
+		must(t, err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/tawthiq/tawthiq/client"
 	"github.com/tawthiq/tawthiq/internal/auditlog"
 	"github.com/tawthiq/tawthiq/internal/ca"
+	"github.com/tawthiq/tawthiq/internal/config"
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/ra"
 )
@@ -114,16 +116,35 @@ func issuanceSubject(s client.Subject) issuance.Subject {
 // BenchmarkIssuance measures an approved application to a durably stored certificate
 // (SQLite, synchronous=FULL, encrypted software keys), and reports its rate, the rate of
 // a bare x509.CreateCertificate loop measured in the same run, and where the time goes.
+//
+// jobs=off measures issuance alone; jobs=on keeps the server's background work
+// running on the same two cores, chiefly the OCSP responder pre-signing (and
+// linting) two responses for every new certificate.
 func BenchmarkIssuance(b *testing.B) {
-	for _, par := range []int{1, 32} {
-		b.Run(fmt.Sprintf("clients=%d", par), func(b *testing.B) { benchIssuance(b, par) })
+	for _, jobs := range []bool{false, true} {
+		for _, par := range []int{1, 32} {
+			b.Run(fmt.Sprintf("jobs=%s/clients=%d", map[bool]string{false: "off", true: "on"}[jobs], par),
+				func(b *testing.B) { benchIssuance(b, par, jobs) })
+		}
 	}
 }
 
-func benchIssuance(b *testing.B, clients int) {
-	e := startEnv(b, b.TempDir(), "")
+func benchIssuance(b *testing.B, clients int, jobs bool) {
+	data := b.TempDir()
+	e := startEnv(b, data, "")
 	ctx := context.Background()
 	apps := approvedApplications(b, e, b.N)
+	if !jobs {
+		// The same data, opened without serving: no background job runs.
+		e.stop()
+		a, err := Open(ctx, config.Config{Data: data, Addr: strings.TrimPrefix(e.base, "http://")},
+			Options{Getenv: testGetenv, Out: io.Discard})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(a.Close)
+		e = &testEnv{app: a, data: data, base: e.base, stop: func() {}}
+	}
 
 	// The same CA, with each dependency timed.
 	var p phases

@@ -28,10 +28,17 @@ const SourceOCSP = "MA_L21_REV"
 // naming every failing lint. A response that is not successful, does not parse, or
 // whose signature does not verify against its included responder certificate is refused.
 func (l *Linter) OCSPResponse(der []byte) error {
-	findings, err := l.OCSPResponseFindings(der)
+	r, err := parseOCSP(der)
 	if err != nil {
 		return err
 	}
+	return l.OCSPResponseParsed(r)
+}
+
+// OCSPResponseParsed lints a response already parsed (and its signature checked) by
+// x/crypto/ocsp, so that the responder, which parses each response anyway, parses once.
+func (l *Linter) OCSPResponseParsed(r *xocsp.Response) error {
+	findings := l.ocspFindings(r)
 	var failed []string
 	for _, f := range findings {
 		if !f.Failed() {
@@ -54,10 +61,24 @@ func (l *Linter) OCSPResponse(der []byte) error {
 // signature against the included responder certificate; a response for several
 // certificates does not parse there.
 func (l *Linter) OCSPResponseFindings(der []byte) ([]Finding, error) {
+	r, err := parseOCSP(der)
+	if err != nil {
+		return nil, err
+	}
+	out := l.ocspFindings(r)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func parseOCSP(der []byte) (*xocsp.Response, error) {
 	r, err := xocsp.ParseResponse(der, nil)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Invalid, err, "OCSP response does not parse for linting (%s)", law.L21Rev)
 	}
+	return r, nil
+}
+
+func (l *Linter) ocspFindings(r *xocsp.Response) []Finding {
 	rs := zlint.LintOcspResponseEx(r, l.registry)
 	out := make([]Finding, 0, len(rs.Results)+len(ocspChecks))
 	for name, res := range rs.Results {
@@ -71,8 +92,7 @@ func (l *Linter) OCSPResponseFindings(der []byte) ([]Finding, error) {
 		status, details := c.check(r)
 		out = append(out, Finding{Name: c.name, Status: status.String(), Details: details, Source: SourceOCSP, Rule: law.L21Rev})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out
 }
 
 // ocspCheck is one of tawthiq's own OCSP response checks.

@@ -162,11 +162,11 @@ func (s *Service) presign(ctx context.Context, serials []string) error {
 		if is == nil || !st.Issued {
 			continue // a CA another responder answers for
 		}
-		r, err := is.presign(st, now)
+		r, parsed, err := is.presign(st, now)
 		if err != nil {
 			return err
 		}
-		if err := s.lint(&r); err != nil {
+		if err := s.lint(r.Serial, parsed); err != nil {
 			// Never stored nor served, nor its publication recorded: the others go on.
 			refused = append(refused, err)
 			continue
@@ -190,14 +190,15 @@ func (s *Service) presign(ctx context.Context, serials []string) error {
 	return errors.Join(refused...)
 }
 
-// lint runs the configured linter over both of a certificate's pre-signed responses.
-func (s *Service) lint(r *Response) error {
+// lint runs the configured linter over both of a certificate's pre-signed responses,
+// as the independent parser already read them.
+func (s *Service) lint(serial string, parsed [numAlgs]*xocsp.Response) error {
 	if s.cfg.Linter == nil {
 		return nil
 	}
-	for _, der := range [][]byte{r.DER, r.DERSHA256} {
-		if err := s.cfg.Linter.OCSPResponse(der); err != nil {
-			return fmt.Errorf("the OCSP response of %s refused by lint: %w", r.Serial, err)
+	for _, r := range parsed {
+		if err := s.cfg.Linter.OCSPResponseParsed(r); err != nil {
+			return fmt.Errorf("the OCSP response of %s refused by lint: %w", serial, err)
 		}
 	}
 	return nil
@@ -205,10 +206,11 @@ func (s *Service) lint(r *Response) error {
 
 // presign makes one certificate's two pre-signed responses and checks each with an
 // independent parser before it is stored (STYLE #8).
-func (is *issuer) presign(st *CertStatus, now time.Time) (Response, error) {
+func (is *issuer) presign(st *CertStatus, now time.Time) (Response, [numAlgs]*xocsp.Response, error) {
+	var parsed [numAlgs]*xocsp.Response
 	serial, ok := serialBytes(st.Serial)
 	if !ok {
-		return Response{}, errkind.New(errkind.Internal, law.LInternal, "serial %q is not hex", st.Serial)
+		return Response{}, parsed, errkind.New(errkind.Internal, law.LInternal, "serial %q is not hex", st.Serial)
 	}
 	r := Response{Serial: st.Serial, CA: st.CA, Status: Good, ThisUpdate: now, NextUpdate: now.Add(law.OCSPValidity)}
 	sg := single{status: Good, thisUpdate: r.ThisUpdate, nextUpdate: r.NextUpdate}
@@ -219,14 +221,14 @@ func (is *issuer) presign(st *CertStatus, now time.Time) (Response, error) {
 		sg.certID = is.certIDFor(alg, serial)
 		tbs, err := is.responseData(now, []single{sg}, nil)
 		if err != nil {
-			return Response{}, err
+			return Response{}, parsed, err
 		}
 		der, err := is.sign(tbs, checkedByParser)
 		if err != nil {
-			return Response{}, err
+			return Response{}, parsed, err
 		}
-		if err := check(der, st, &sg, alg); err != nil {
-			return Response{}, errkind.Wrap(errkind.Internal, err, "the OCSP response of %s does not check out", st.Serial)
+		if parsed[alg], err = check(der, st, &sg, alg); err != nil {
+			return Response{}, parsed, errkind.Wrap(errkind.Internal, err, "the OCSP response of %s does not check out", st.Serial)
 		}
 		if alg == sha1Alg {
 			r.DER = der
@@ -234,15 +236,15 @@ func (is *issuer) presign(st *CertStatus, now time.Time) (Response, error) {
 			r.DERSHA256 = der
 		}
 	}
-	return r, nil
+	return r, parsed, nil
 }
 
 // check parses der with x/crypto/ocsp, which also checks the signature against the
 // included responder certificate, and compares what it reads with what was meant.
-func check(der []byte, st *CertStatus, sg *single, alg hashAlg) error {
+func check(der []byte, st *CertStatus, sg *single, alg hashAlg) (*xocsp.Response, error) {
 	resp, err := xocsp.ParseResponse(der, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	wantStatus := xocsp.Good
 	if sg.status == Revoked {
@@ -250,17 +252,17 @@ func check(der []byte, st *CertStatus, sg *single, alg hashAlg) error {
 	}
 	switch {
 	case serialHex(resp.SerialNumber.Bytes()) != st.Serial:
-		return fmt.Errorf("serial %x", resp.SerialNumber)
+		return nil, fmt.Errorf("serial %x", resp.SerialNumber)
 	case resp.Status != wantStatus:
-		return fmt.Errorf("status %d", resp.Status)
+		return nil, fmt.Errorf("status %d", resp.Status)
 	case !resp.ThisUpdate.Equal(sg.thisUpdate) || !resp.NextUpdate.Equal(sg.nextUpdate):
-		return fmt.Errorf("validity %s..%s", resp.ThisUpdate, resp.NextUpdate)
+		return nil, fmt.Errorf("validity %s..%s", resp.ThisUpdate, resp.NextUpdate)
 	case resp.IssuerHash != [numAlgs]crypto.Hash{crypto.SHA1, crypto.SHA256}[alg]:
-		return fmt.Errorf("CertID hash %v", resp.IssuerHash)
+		return nil, fmt.Errorf("CertID hash %v", resp.IssuerHash)
 	case sg.status == Revoked && !resp.RevokedAt.Equal(sg.revokedAt.UTC().Truncate(time.Second)):
-		return fmt.Errorf("revocation time %s", resp.RevokedAt)
+		return nil, fmt.Errorf("revocation time %s", resp.RevokedAt)
 	case sg.status == Revoked && resp.RevocationReason != sg.reason:
-		return fmt.Errorf("reason %d", resp.RevocationReason)
+		return nil, fmt.Errorf("reason %d", resp.RevocationReason)
 	}
-	return nil
+	return resp, nil
 }

@@ -29,6 +29,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
+	xocsp "golang.org/x/crypto/ocsp"
 	"runtime"
 	"sync"
 	"time"
@@ -137,7 +138,7 @@ type Config struct {
 
 // Linter lints a signed OCSPResponse (lint.Linter does, with zlint).
 type Linter interface {
-	OCSPResponse(der []byte) error
+	OCSPResponseParsed(r *xocsp.Response) error
 }
 
 // Service answers OCSP requests and keeps the pre-signed responses fresh.

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"sort"
-	"strings"
 
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
@@ -19,21 +18,7 @@ func (l *Linter) RevocationList(der []byte) error {
 	if err != nil {
 		return err
 	}
-	var failed []string
-	for _, f := range findings {
-		if !f.Failed() {
-			continue
-		}
-		s := f.Name + " (" + f.Status
-		if f.Details != "" {
-			s += ": " + f.Details
-		}
-		failed = append(failed, s+")")
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	return errkind.New(errkind.Invalid, law.L21Rev, "CRL fails %d lint(s): %s", len(failed), strings.Join(failed, "; "))
+	return refusal("CRL", law.L21Rev, findings)
 }
 
 // RevocationListFindings returns every CRL lint's outcome, sorted by name.

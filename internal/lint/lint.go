@@ -110,11 +110,21 @@ func (l *Linter) Certificate(der []byte, expect Expectation) error {
 	if err != nil {
 		return err
 	}
-	var failed []string
 	rule := law.L21_1
 	for _, f := range findings {
-		if f.Source == SourceNational {
+		if f.Failed() && f.Source == SourceNational {
 			rule = law.L11
+		}
+	}
+	return refusal("certificate", rule, findings)
+}
+
+// refusal names every failing finding in one error of the given rule, or is nil.
+func refusal(what string, rule law.ID, findings []Finding) error {
+	var failed []string
+	for _, f := range findings {
+		if !f.Failed() {
+			continue
 		}
 		s := f.Name + " (" + f.Status
 		if f.Details != "" {
@@ -125,7 +135,7 @@ func (l *Linter) Certificate(der []byte, expect Expectation) error {
 	if len(failed) == 0 {
 		return nil
 	}
-	return errkind.New(errkind.Invalid, rule, "certificate fails %d lint(s): %s", len(failed), strings.Join(failed, "; "))
+	return errkind.New(errkind.Invalid, rule, "%s fails %d lint(s): %s", what, len(failed), strings.Join(failed, "; "))
 }
 
 // Findings returns every lint's outcome, sorted by name, for reports; a

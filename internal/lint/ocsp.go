@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"encoding/asn1"
 	"sort"
-	"strings"
 
 	"github.com/zmap/zlint/v3"
 	zl "github.com/zmap/zlint/v3/lint"
@@ -38,22 +37,7 @@ func (l *Linter) OCSPResponse(der []byte) error {
 // OCSPResponseParsed lints a response already parsed (and its signature checked) by
 // x/crypto/ocsp, so that the responder, which parses each response anyway, parses once.
 func (l *Linter) OCSPResponseParsed(r *xocsp.Response) error {
-	findings := l.ocspFindings(r)
-	var failed []string
-	for _, f := range findings {
-		if !f.Failed() {
-			continue
-		}
-		s := f.Name + " (" + f.Status
-		if f.Details != "" {
-			s += ": " + f.Details
-		}
-		failed = append(failed, s+")")
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	return errkind.New(errkind.Invalid, law.L21Rev, "OCSP response fails %d lint(s): %s", len(failed), strings.Join(failed, "; "))
+	return refusal("OCSP response", law.L21Rev, l.ocspFindings(r))
 }
 
 // OCSPResponseFindings returns every OCSP response lint's outcome, sorted by name.

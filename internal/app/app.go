@@ -38,6 +38,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/ra"
 	"github.com/tawthiq/tawthiq/internal/revocation"
 	"github.com/tawthiq/tawthiq/internal/store"
+	"github.com/tawthiq/tawthiq/internal/tsa"
 )
 
 var randReader = rand.Reader
@@ -65,6 +66,7 @@ type App struct {
 	Directory *directory.Service
 	Notify    *notify.Service
 	OCSP      *ocsp.Service
+	TSA       *tsa.Service      // nil when the hierarchy has no TSA certificate
 	deliverer *notify.Deliverer // nil when no mail server is configured
 	Handler   http.Handler
 	caDER     map[string][]byte
@@ -220,6 +222,9 @@ func (a *App) load(ctx context.Context) error {
 	if err := a.OCSP.Load(ctx); err != nil {
 		return fmt.Errorf("OCSP responses: %w", err)
 	}
+	if a.TSA, err = a.newTSA(ctx, auths, csp); err != nil {
+		return fmt.Errorf("TSA: %w", err)
+	}
 	auditKey, err := a.Keys.Open(ctx, resolveKeyURI(a.cfg.Data, cer.AuditKey))
 	if err != nil {
 		return fmt.Errorf("audit key: %w", err)
@@ -249,15 +254,66 @@ func (a *App) load(ctx context.Context) error {
 	mux.Handle("GET /crl/{name}", api.CRLHandlerAt(a.Revoke, a.opts.Clock.Now))
 	mux.Handle("/", apiHandler)
 	ocspHandler := api.OCSPHandler(a.OCSP, a.cfg.MaxBodyBytes)
+	var tsaHandler http.Handler = http.NotFoundHandler()
+	if a.TSA != nil {
+		tsaHandler = api.TSAHandler(a.TSA, a.cfg.MaxBodyBytes)
+		mux.Handle("GET /tsa/health", api.TSAHealthHandler(a.TSA, a.opts.Clock.Now))
+	}
 	a.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Before the mux: it would clean the path, and base64 may hold "//".
 		if strings.HasPrefix(r.URL.Path, "/ocsp") {
 			ocspHandler.ServeHTTP(w, r)
 			return
 		}
+		if r.URL.Path == "/tsa" {
+			tsaHandler.ServeHTTP(w, r)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 	return nil
+}
+
+// newTSA builds the time-stamping authority from the authority of role "tsa", if any:
+// policy the CSP's arc + ".2", the default stated accuracy, the kernel's NTP state as
+// clock source. A demo whose kernel does not report synchronisation trusts the
+// system clock, and says so; production never does (L-21-1).
+func (a *App) newTSA(ctx context.Context, auths []ca.Authority, csp issuance.CSP) (*tsa.Service, error) {
+	byName := map[string]ca.Authority{}
+	for _, au := range auths {
+		byName[au.Name] = au
+	}
+	for _, au := range auths {
+		if au.Role != "tsa" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(au.DER)
+		if err != nil {
+			return nil, fmt.Errorf("authority %s: %w", au.Name, err)
+		}
+		var chain []*x509.Certificate
+		for p, ok := byName[au.Parent]; ok && p.Role != "root" && len(chain) < 8; p, ok = byName[p.Parent] {
+			c, err := x509.ParseCertificate(p.DER)
+			if err != nil {
+				return nil, fmt.Errorf("authority %s: %w", p.Name, err)
+			}
+			chain = append(chain, c)
+		}
+		signer, err := a.Keys.Open(ctx, au.KeyURI)
+		if err != nil {
+			return nil, fmt.Errorf("TSA %s key: %w", au.Name, err)
+		}
+		var src tsa.SyncSource = &tsa.Kernel{}
+		if _, known := src.Status(a.opts.Clock.Now()); !known && *a.cfg.Demo {
+			src = tsa.TrustSystemClock
+			fmt.Fprintln(a.opts.Out, "demo: the kernel does not report the clock as NTP-synchronised; the demo TSA trusts the system clock (production refuses to stamp)")
+			a.opts.Logger.Warn("TSA trusts the unsynchronised system clock (demo only)")
+		}
+		policy := append(append([]int(nil), csp.PolicyOID...), 2)
+		return tsa.New(tsa.Config{Signer: signer, Cert: cert, Chain: chain, Policy: policy, Accuracy: tsa.DefaultAccuracy,
+			Qualified: true, Clock: a.opts.Clock, Sync: src, Store: a.DB})
+	}
+	return nil, nil
 }
 
 // ocspIssuers pairs each issuing CA with its delegated OCSP responder (role "ocsp", parent the CA).
@@ -287,6 +343,10 @@ func (a *App) ocspIssuers(ctx context.Context, auths []ca.Authority) ([]ocsp.Iss
 // newDeliverer sets up e-mail delivery of notices when a mail server is configured;
 // without one, e-mail notices wait in the outbox and account notices are still shown.
 func (a *App) newDeliverer() error {
+	if a.cfg.WebhookURL != "" {
+		a.deliverer = notify.NewDeliverer(a.DB, &notify.Webhook{URL: a.cfg.WebhookURL}, a.opts.Clock, notify.DelivererConfig{Holder: a.cfg.Node})
+		return nil
+	}
 	if a.cfg.SMTP.Addr == "" {
 		return nil
 	}

@@ -29,6 +29,7 @@ type Config struct {
 	MaxBodyBytes       int64         `yaml:"max_body_bytes"`      // request size limit; default 1 MiB
 	Node               string        `yaml:"node"`                // this node's name in job leases; default the host name
 	SMTP               SMTP          `yaml:"smtp"`                // where e-mail notices go; none: they wait in the outbox
+	WebhookURL         string        `yaml:"webhook_url"`         // instead of SMTP: notices POSTed as JSON to this https URL
 }
 
 // SMTP is the mail server that delivers notices to holders who accepted e-mail (L-65-3).
@@ -143,6 +144,9 @@ func (c *Config) Normalize() error {
 	}
 	if c.MaxBodyBytes < 4096 {
 		errs = append(errs, fmt.Errorf("max_body_bytes %d is under 4096", c.MaxBodyBytes))
+	}
+	if c.WebhookURL != "" && (c.SMTP.Addr != "" || !strings.HasPrefix(c.WebhookURL, "https://")) {
+		errs = append(errs, fmt.Errorf("webhook_url must be https:// and is used instead of smtp, not with it"))
 	}
 	if (c.SMTP.Addr == "") != (c.SMTP.From == "") {
 		errs = append(errs, fmt.Errorf("smtp.addr and smtp.from go together"))

@@ -224,5 +224,31 @@ func benchCmd() *cobra.Command {
 	_ = oc.MarkFlagRequired("cert")
 	_ = oc.MarkFlagRequired("issuer")
 	b.AddCommand(oc)
+	var ts app.BenchTSA
+	tc := &cobra.Command{
+		Use:   "tsa",
+		Short: "ask a TSA for tokens over random SHA-256 imprints from many clients; report tokens/s and latency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ts.URL == "" {
+				ts.URL = cmd.Flag("server").Value.String() + "/tsa"
+			}
+			res, err := app.RunBenchTSA(cmd.Context(), ts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d tokens in %s: %.0f/s, p50 %s, p99 %s, max %s, %d errors\n",
+				res.Requests, res.Elapsed.Round(time.Millisecond), res.PerSecond, res.P50, res.P99, res.Max, res.Errors)
+			if res.Errors > 0 {
+				return fmt.Errorf("%d requests failed, first: %v", res.Errors, res.FirstErr)
+			}
+			return nil
+		},
+	}
+	tc.Flags().StringVar(&ts.URL, "url", "", "TSA URL (default SERVER/tsa)")
+	tc.Flags().IntVar(&ts.Concurrency, "clients", 16, "concurrent clients")
+	tc.Flags().DurationVar(&ts.Duration, "duration", 10*time.Second, "how long to run")
+	tc.Flags().BoolVar(&ts.CertReq, "cert-req", false, "ask for the TSA certificate in every token")
+	b.AddCommand(tc)
 	return b
 }

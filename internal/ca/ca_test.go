@@ -3,9 +3,6 @@ package ca_test
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -24,19 +21,10 @@ import (
 	"github.com/tawthiq/tawthiq/internal/lint"
 	"github.com/tawthiq/tawthiq/internal/ra"
 	"github.com/tawthiq/tawthiq/internal/store"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 var _ ca.Store = (*store.DB)(nil)
-
-func testCSP() issuance.CSP {
-	return issuance.CSP{
-		Name: "Tawthiq Demo CSP", OrganizationIdentifier: "NTRMA-123456", Country: law.CSPCountry,
-		BaseURL:   "http://127.0.0.1:8080",
-		PolicyOID: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 61234, 1, 1},
-		PDS: map[string]string{"ar": "https://pki.tawthiq.example/pds/ar.pdf",
-			"fr": "https://pki.tawthiq.example/pds/fr.pdf", "en": "https://pki.tawthiq.example/pds/en.pdf"},
-	}
-}
 
 // realLinter adapts the real zlint-backed linter to ca.Linter, as app does.
 type realLinter struct {
@@ -54,33 +42,6 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	return k
-}
-
-// caCert makes a certificate of the CSP's hierarchy the way the ceremony does.
-func caCert(t testing.TB, spec issuance.CASpec, parent *x509.Certificate, parentKey crypto.Signer, k *ecdsa.PrivateKey, now time.Time) *x509.Certificate {
-	t.Helper()
-	serial, err := ca.RandomSerial()
-	must(t, err)
-	spec.PublicKey, spec.Serial, spec.NotBefore = k.Public(), serial, now.Add(-time.Hour)
-	tmpl, err := issuance.CATemplate(testCSP(), spec)
-	must(t, err)
-	if parent == nil {
-		parent, parentKey = tmpl, k
-	}
-	tbs, _, err := issuance.Prepare(tmpl, parent, k.Public(), parentKey.Public())
-	must(t, err)
-	der, err := issuance.Sign(parentKey, tbs)
-	must(t, err)
-	c, err := x509.ParseCertificate(der)
-	must(t, err)
-	return c
 }
 
 type env struct {
@@ -102,16 +63,12 @@ func newEnv(t *testing.T) *env {
 	must(t, db.PublishTerms(ctx, ra.Terms{Version: "v1", SHA256: h[:], Text: terms, PublishedAt: now},
 		entry(now, auditlog.ActionTermsPublish, "v1")))
 
-	year := 365 * 24 * time.Hour
-	rk, ik := newKey(t), newKey(t)
-	root := caCert(t, issuance.CASpec{Name: "root", CommonName: "Tawthiq Demo Root CA", Role: issuance.RoleRoot, Validity: 20 * year}, nil, nil, rk, now)
-	sig := caCert(t, issuance.CASpec{Name: "signature", CommonName: "Tawthiq Demo Qualified Signature CA",
-		Role: issuance.RoleIssuing, Parent: "root", Validity: 10 * year}, root, rk, ik, now)
+	pki := testpki.New(t, testpki.WithNow(now))
 	l, err := lint.New()
 	must(t, err)
 	clk := clock.NewFake(now)
-	svc := ca.New(db, clk, realLinter{l, testCSP().PolicyOID}, testCSP(),
-		[]ca.Issuer{{Name: "signature", Cert: sig, Signer: ik}}, issuance.DefaultProfiles())
+	svc := ca.New(db, clk, realLinter{l, pki.CSP.PolicyOID}, pki.CSP,
+		[]ca.Issuer{{Name: "signature", Cert: pki.Signature.Cert, Signer: pki.Signature.Signer}}, issuance.DefaultProfiles())
 	return &env{db: db, clk: clk, svc: svc}
 }
 
@@ -170,7 +127,7 @@ func TestRecoverAbandonsCompromisedKey_L25(t *testing.T) {
 	e := newEnv(t)
 
 	// A normal issuance: linted by the real linter, signed, stored.
-	in, _ := e.approved(t, newKey(t).Public())
+	in, _ := e.approved(t, testpki.Key(t).Public())
 	c, err := e.svc.Issue(ctx, in)
 	must(t, err)
 	if got, err := e.svc.Certificate(ctx, c.Serial); err != nil || got.Status != ca.StatusIssued || len(got.DER) == 0 {
@@ -178,9 +135,9 @@ func TestRecoverAbandonsCompromisedKey_L25(t *testing.T) {
 	}
 
 	// Two crashes after reservation; one key is then declared compromised.
-	bad, spkiBad := e.approved(t, newKey(t).Public())
+	bad, spkiBad := e.approved(t, testpki.Key(t).Public())
 	issueUntilReserved(t, e.svc, bad)
-	ok, _ := e.approved(t, newKey(t).Public())
+	ok, _ := e.approved(t, testpki.Key(t).Public())
 	issueUntilReserved(t, e.svc, ok)
 	rs, err := e.db.Reserved(ctx)
 	must(t, err)
@@ -220,7 +177,7 @@ func TestRecoverAbandonsCompromisedKey_L25(t *testing.T) {
 func TestIssueRefusesKeyCompromisedAfterReservation_L25(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	in, spki := e.approved(t, newKey(t).Public())
+	in, spki := e.approved(t, testpki.Key(t).Public())
 	// The key is declared compromised between the reservation and the signature.
 	e.svc.AfterStep = func(s ca.Step) {
 		if s == ca.StepReserved {

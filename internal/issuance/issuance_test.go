@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
-	"encoding/pem"
 	"errors"
 	"io"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/lint"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 // eeCase is one end-entity variant with what the linter must expect of it.
@@ -32,27 +32,27 @@ type eeCase struct {
 	expect lint.Expectation
 }
 
-func eeCases(h *hierarchy) []eeCase {
+func eeCases(h *testpki.Hierarchy) []eeCase {
 	pol := h.CSP.PolicyOID
 	return []eeCase{
 		{"natural", func(t testing.TB) issuance.Request {
-			return naturalRequest(t, profile(t, "natural-qualified"), newKey(t).Public())
+			return h.NaturalRequest(t, testpki.Profile(t, "natural-qualified"), testpki.Key(t).Public())
 		}, lint.Expectation{Qualified: true, PolicyOID: pol}},
 		{"natural-qscd-limit-title", func(t testing.TB) issuance.Request {
-			r := naturalRequest(t, profile(t, "natural-qualified-qscd"), newKey(t).Public())
+			r := h.NaturalRequest(t, testpki.Profile(t, "natural-qualified-qscd"), testpki.Key(t).Public())
 			r.KeyInQSCD, r.LimitMAD, r.Subject.Title = true, 50000, "Directrice générale"
 			return r
 		}, lint.Expectation{Qualified: true, KeyInQSCD: true, LimitMAD: 50000, Capacity: "Directrice générale", PolicyOID: pol}},
 		{"natural-pseudonym", func(t testing.TB) issuance.Request {
-			r := naturalRequest(t, profile(t, "natural-qualified"), newKey(t).Public())
+			r := h.NaturalRequest(t, testpki.Profile(t, "natural-qualified"), testpki.Key(t).Public())
 			r.Subject.GivenName, r.Subject.Surname, r.Subject.Pseudonym, r.Subject.Email = "", "", "Atlas-7", ""
 			return r
 		}, lint.Expectation{Qualified: true, PolicyOID: pol}},
 		{"seal", func(t testing.TB) issuance.Request {
-			return sealRequest(t, profile(t, "legal-qualified-seal"), newKey(t).Public())
+			return h.SealRequest(t, testpki.Profile(t, "legal-qualified-seal"), testpki.Key(t).Public())
 		}, lint.Expectation{Qualified: true, PolicyOID: pol}},
 		{"seal-qscd-limit", func(t testing.TB) issuance.Request {
-			r := sealRequest(t, profile(t, "legal-qualified-seal"), newKey(t).Public())
+			r := h.SealRequest(t, testpki.Profile(t, "legal-qualified-seal"), testpki.Key(t).Public())
 			r.KeyInQSCD, r.LimitMAD = true, 1000000
 			return r
 		}, lint.Expectation{Qualified: true, KeyInQSCD: true, LimitMAD: 1000000, PolicyOID: pol}},
@@ -63,12 +63,12 @@ func eeCases(h *hierarchy) []eeCase {
 // report no warning, error or fatal on every certificate of the hierarchy, on
 // the throwaway-signed lintable copy and on the really signed certificate.
 func TestZlintClean_L11(t *testing.T) {
-	h := newHierarchy(t)
+	h := testpki.New(t)
 	l, err := lint.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, n := range map[string]node{"root": h.Root, "signature-ca": h.Signature, "seal-ca": h.Seal, "ocsp": h.OCSP, "tsa": h.TSA} {
+	for name, n := range map[string]*testpki.Node{"root": h.Root, "signature-ca": h.Signature, "seal-ca": h.Seal, "ocsp": h.OCSP["signature"], "ocsp-seal": h.OCSP["seal"], "tsa": h.TSA} {
 		for _, der := range [][]byte{n.Lintable, n.DER} {
 			if err := l.Certificate(der, lint.Expectation{}); err != nil {
 				t.Errorf("%s: %v", name, err)
@@ -77,7 +77,7 @@ func TestZlintClean_L11(t *testing.T) {
 	}
 	for _, c := range eeCases(h) {
 		t.Run(c.name, func(t *testing.T) {
-			ee := h.issueEE(t, c.req(t))
+			ee := h.Issue(t, nil, c.req(t))
 			for _, der := range [][]byte{ee.Lintable, ee.DER} {
 				if err := l.Certificate(der, c.expect); err != nil {
 					t.Errorf("%v", err)
@@ -99,33 +99,15 @@ func TestZlintClean_L11(t *testing.T) {
 	}
 }
 
-func writePEM(t *testing.T, dir, name string, der []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func needOpenSSL(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed: skipping the independent check (apt-get install openssl)")
-	}
-	return p
-}
-
 // TestOpenSSLVerify_L11 has OpenSSL, an independent client, accept every chain.
 func TestOpenSSLVerify_L11(t *testing.T) {
-	openssl := needOpenSSL(t)
-	h := newHierarchy(t)
+	openssl := testpki.OpenSSLPath(t)
+	h := testpki.New(t)
 	dir := t.TempDir()
-	root := writePEM(t, dir, "root.pem", h.Root.DER)
-	sigCA := writePEM(t, dir, "signature-ca.pem", h.Signature.DER)
-	sealCA := writePEM(t, dir, "seal-ca.pem", h.Seal.DER)
-	at := strconv.FormatInt(testNow.Add(time.Hour).Unix(), 10)
+	root := testpki.WritePEM(t, dir, "root.pem", "CERTIFICATE", h.Root.DER)
+	sigCA := testpki.WritePEM(t, dir, "signature-ca.pem", "CERTIFICATE", h.Signature.DER)
+	sealCA := testpki.WritePEM(t, dir, "seal-ca.pem", "CERTIFICATE", h.Seal.DER)
+	at := strconv.FormatInt(h.Now.Add(time.Hour).Unix(), 10)
 	check := func(name string, args ...string) {
 		t.Helper()
 		args = append([]string{"verify", "-x509_strict", "-attime", at, "-CAfile", root}, args...)
@@ -135,26 +117,26 @@ func TestOpenSSLVerify_L11(t *testing.T) {
 		}
 	}
 	for _, c := range eeCases(h) {
-		ee := h.issueEE(t, c.req(t))
+		ee := h.Issue(t, nil, c.req(t))
 		ca := sigCA
 		if ee.Cert.Issuer.CommonName == h.Seal.Cert.Subject.CommonName {
 			ca = sealCA
 		}
-		check(c.name, "-untrusted", ca, writePEM(t, dir, "ee-"+c.name+".pem", ee.DER))
+		check(c.name, "-untrusted", ca, testpki.WritePEM(t, dir, "ee-"+c.name+".pem", "CERTIFICATE", ee.DER))
 	}
 	check("signature-ca", sigCA)
-	check("ocsp", "-untrusted", sigCA, "-purpose", "ocsphelper", writePEM(t, dir, "ocsp.pem", h.OCSP.DER))
-	check("tsa", "-purpose", "timestampsign", writePEM(t, dir, "tsa.pem", h.TSA.DER))
+	check("ocsp", "-untrusted", sigCA, "-purpose", "ocsphelper", testpki.WritePEM(t, dir, "ocsp.pem", "CERTIFICATE", h.OCSP["signature"].DER))
+	check("tsa", "-purpose", "timestampsign", testpki.WritePEM(t, dir, "tsa.pem", "CERTIFICATE", h.TSA.DER))
 }
 
 // TestOpenSSLReadsQCStatements_L11 has OpenSSL's ASN.1 parser find the QC
 // statements, and zcrypto's x509 parser recognise the extension.
 func TestOpenSSLReadsQCStatements_L11(t *testing.T) {
-	openssl := needOpenSSL(t)
-	h := newHierarchy(t)
-	r := naturalRequest(t, profile(t, "natural-qualified-qscd"), newKey(t).Public())
+	openssl := testpki.OpenSSLPath(t)
+	h := testpki.New(t)
+	r := h.NaturalRequest(t, testpki.Profile(t, "natural-qualified-qscd"), testpki.Key(t).Public())
 	r.KeyInQSCD, r.LimitMAD = true, 50000
-	ee := h.issueEE(t, r)
+	ee := h.Issue(t, nil, r)
 	path := filepath.Join(t.TempDir(), "ee.der")
 	if err := os.WriteFile(path, ee.DER, 0o600); err != nil {
 		t.Fatal(err)
@@ -209,10 +191,10 @@ func TestOpenSSLReadsQCStatements_L11(t *testing.T) {
 
 // TestSubjectStringTypes_L11 checks C and serialNumber are PrintableString and names UTF8String.
 func TestSubjectStringTypes_L11(t *testing.T) {
-	h := newHierarchy(t)
-	r := naturalRequest(t, profile(t, "natural-qualified"), newKey(t).Public())
+	h := testpki.New(t)
+	r := h.NaturalRequest(t, testpki.Profile(t, "natural-qualified"), testpki.Key(t).Public())
 	r.Subject.Title = "Notaire"
-	ee := h.issueEE(t, r)
+	ee := h.Issue(t, nil, r)
 	var rdns []attributeSET
 	if _, err := asn1.Unmarshal(ee.Cert.RawSubject, &rdns); err != nil {
 		t.Fatal(err)
@@ -254,9 +236,13 @@ type attributeSET []attribute
 
 // TestEndEntityTemplateRefuses_L11 checks each invalid request is refused with the rule it breaks.
 func TestEndEntityTemplateRefuses_L11(t *testing.T) {
-	h := newHierarchy(t)
-	base := func() issuance.Request { return naturalRequest(t, profile(t, "natural-qualified"), newKey(t).Public()) }
-	seal := func() issuance.Request { return sealRequest(t, profile(t, "legal-qualified-seal"), newKey(t).Public()) }
+	h := testpki.New(t)
+	base := func() issuance.Request {
+		return h.NaturalRequest(t, testpki.Profile(t, "natural-qualified"), testpki.Key(t).Public())
+	}
+	seal := func() issuance.Request {
+		return h.SealRequest(t, testpki.Profile(t, "legal-qualified-seal"), testpki.Key(t).Public())
+	}
 	cases := []struct {
 		name string
 		mod  func() issuance.Request
@@ -275,7 +261,7 @@ func TestEndEntityTemplateRefuses_L11(t *testing.T) {
 		{"legal without organization", func() issuance.Request { r := seal(); r.Subject.Organization = ""; return r }, nil, law.L11, "organizationName"},
 		{"legal with a pseudonym", func() issuance.Request { r := seal(); r.Subject.Pseudonym = "X"; return r }, nil, law.L11, "legal person"},
 		{"QSCD required", func() issuance.Request {
-			return naturalRequest(t, profile(t, "natural-qualified-qscd"), newKey(t).Public())
+			return h.NaturalRequest(t, testpki.Profile(t, "natural-qualified-qscd"), testpki.Key(t).Public())
 		}, nil, law.L11, "QSCD"},
 		{"not qualified", func() issuance.Request { r := base(); r.Profile.Qualified = false; return r }, nil, law.L11, "not qualified"},
 		{"negative limit", func() issuance.Request { r := base(); r.LimitMAD = -1; return r }, nil, law.L11, "negative"},
@@ -290,7 +276,7 @@ func TestEndEntityTemplateRefuses_L11(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			csp := testCSP()
+			csp := testpki.CSP()
 			if c.csp != nil {
 				c.csp(&csp)
 			}
@@ -306,13 +292,13 @@ func TestEndEntityTemplateRefuses_L11(t *testing.T) {
 // TestPrepareSign_L21_1 checks the signed TBS is the prepared one byte for byte
 // and that a signature by the wrong key is refused.
 func TestPrepareSign_L21_1(t *testing.T) {
-	h := newHierarchy(t)
-	r := naturalRequest(t, profile(t, "natural-qualified"), newKey(t).Public())
+	h := testpki.New(t)
+	r := h.NaturalRequest(t, testpki.Profile(t, "natural-qualified"), testpki.Key(t).Public())
 	tmpl, err := issuance.EndEntityTemplate(h.CSP, h.Signature.Cert, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tbs, lintable, err := issuance.Prepare(tmpl, h.Signature.Cert, r.PublicKey, h.Signature.Key.Public())
+	tbs, lintable, err := issuance.Prepare(tmpl, h.Signature.Cert, r.PublicKey, h.Signature.Signer.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +306,7 @@ func TestPrepareSign_L21_1(t *testing.T) {
 	if err != nil || !bytes.Equal(lc.RawTBSCertificate, tbs) {
 		t.Fatalf("the lintable certificate does not carry the prepared TBS (%v)", err)
 	}
-	der, err := issuance.Sign(h.Signature.Key, tbs)
+	der, err := issuance.Sign(h.Signature.Signer, tbs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,16 +324,16 @@ func TestPrepareSign_L21_1(t *testing.T) {
 	pool.AddCert(h.Root.Cert)
 	inter := x509.NewCertPool()
 	inter.AddCert(h.Signature.Cert)
-	if _, err := c.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: testNow.Add(time.Hour),
+	if _, err := c.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: h.Now.Add(time.Hour),
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		t.Errorf("Go's verifier refuses the chain: %v", err)
 	}
 	// A signer whose key is not the one it claims (a misbehaving HSM) is caught by Sign itself.
-	if _, err := issuance.Sign(mismatchedSigner{pub: h.Signature.Key.Public(), key: newKey(t)}, tbs); err == nil {
+	if _, err := issuance.Sign(mismatchedSigner{pub: h.Signature.Signer.Public(), key: testpki.Key(t)}, tbs); err == nil {
 		t.Fatal("Sign returned a certificate whose signature does not verify with the signer's public key")
 	}
 	// A wrong CA key gives a certificate that verifies with that key only, never under the CA.
-	other, err := issuance.Sign(newKey(t), tbs)
+	other, err := issuance.Sign(testpki.Key(t), tbs)
 	if err != nil {
 		t.Fatal(err)
 	}

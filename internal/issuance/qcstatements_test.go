@@ -10,6 +10,7 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 func sampleStatements() []issuance.QCStatements {
@@ -115,9 +116,9 @@ func TestDefaultProfiles_L11(t *testing.T) {
 
 // TestCATemplateRefuses_L11 checks bad ceremony specs are refused.
 func TestCATemplateRefuses_L11(t *testing.T) {
-	k := newKey(t)
+	k := testpki.Key(t)
 	ok := issuance.CASpec{Name: "x", CommonName: "X", Role: issuance.RoleIssuing, Parent: "root", Validity: time.Hour,
-		Serial: newSerial(t), NotBefore: testNow, PublicKey: k.Public()}
+		Serial: testpki.Serial(t), NotBefore: testpki.Now, PublicKey: k.Public()}
 	for name, mod := range map[string]func(s *issuance.CASpec){
 		"unknown role":  func(s *issuance.CASpec) { s.Role = "boss" },
 		"no parent":     func(s *issuance.CASpec) { s.Parent = "" },
@@ -128,39 +129,39 @@ func TestCATemplateRefuses_L11(t *testing.T) {
 	} {
 		s := ok
 		mod(&s)
-		if _, err := issuance.CATemplate(testCSP(), s); err == nil {
+		if _, err := issuance.CATemplate(testpki.CSP(), s); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := issuance.CATemplate(testCSP(), ok); err != nil {
+	if _, err := issuance.CATemplate(testpki.CSP(), ok); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func BenchmarkPrepare(b *testing.B) {
-	h := newHierarchy(b)
-	r := naturalRequest(b, profile(b, "natural-qualified"), newKey(b).Public())
+	h := testpki.New(b)
+	r := h.NaturalRequest(b, testpki.Profile(b, "natural-qualified"), testpki.Key(b).Public())
 	tmpl, err := issuance.EndEntityTemplate(h.CSP, h.Signature.Cert, r)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, _, err := issuance.Prepare(tmpl, h.Signature.Cert, r.PublicKey, h.Signature.Key.Public()); err != nil {
+		if _, _, err := issuance.Prepare(tmpl, h.Signature.Cert, r.PublicKey, h.Signature.Signer.Public()); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkSign(b *testing.B) {
-	h := newHierarchy(b)
-	r := naturalRequest(b, profile(b, "natural-qualified"), newKey(b).Public())
+	h := testpki.New(b)
+	r := h.NaturalRequest(b, testpki.Profile(b, "natural-qualified"), testpki.Key(b).Public())
 	tmpl, _ := issuance.EndEntityTemplate(h.CSP, h.Signature.Cert, r)
-	tbs, _, err := issuance.Prepare(tmpl, h.Signature.Cert, r.PublicKey, h.Signature.Key.Public())
+	tbs, _, err := issuance.Prepare(tmpl, h.Signature.Cert, r.PublicKey, h.Signature.Signer.Public())
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := issuance.Sign(h.Signature.Key, tbs); err != nil {
+		if _, err := issuance.Sign(h.Signature.Signer, tbs); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -168,11 +169,11 @@ func BenchmarkSign(b *testing.B) {
 
 // BenchmarkCreateCertificate is the bare stdlib cost of the same template, for the ratio.
 func BenchmarkCreateCertificate(b *testing.B) {
-	h := newHierarchy(b)
-	r := naturalRequest(b, profile(b, "natural-qualified"), newKey(b).Public())
+	h := testpki.New(b)
+	r := h.NaturalRequest(b, testpki.Profile(b, "natural-qualified"), testpki.Key(b).Public())
 	tmpl, _ := issuance.EndEntityTemplate(h.CSP, h.Signature.Cert, r)
 	for b.Loop() {
-		if _, err := x509.CreateCertificate(rand.Reader, tmpl, h.Signature.Cert, r.PublicKey, h.Signature.Key); err != nil {
+		if _, err := x509.CreateCertificate(rand.Reader, tmpl, h.Signature.Cert, r.PublicKey, h.Signature.Signer); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,20 +2,13 @@ package ocsp_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -31,13 +24,8 @@ import (
 	"github.com/tawthiq/tawthiq/internal/ra"
 	"github.com/tawthiq/tawthiq/internal/revocation"
 	"github.com/tawthiq/tawthiq/internal/store"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
-
-// node is one certificate of the test hierarchy with its key.
-type node struct {
-	Cert *x509.Certificate
-	Key  *ecdsa.PrivateKey
-}
 
 // fixture is a real CSP hierarchy (root, signature CA, its delegated OCSP
 // responder), a real SQLite store, the responder and an HTTP server over it.
@@ -45,70 +33,11 @@ type fixture struct {
 	dir                  string
 	db                   *store.DB
 	clk                  *clock.Fake
-	root, signature, rsp node
+	pki                  *testpki.Hierarchy
+	root, signature, rsp *testpki.Node
 	svc                  *ocsp.Service
 	srv                  *httptest.Server
 	apps                 atomic.Int64
-}
-
-func testCSP() issuance.CSP {
-	return issuance.CSP{
-		Name: "Tawthiq Demo CSP", OrganizationIdentifier: "NTRMA-123456", Country: law.CSPCountry,
-		BaseURL:   "http://127.0.0.1:8080",
-		PolicyOID: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 61234, 1, 1},
-		PDS: map[string]string{"ar": "https://pki.tawthiq.example/pds/ar.pdf",
-			"fr": "https://pki.tawthiq.example/pds/fr.pdf", "en": "https://pki.tawthiq.example/pds/en.pdf"},
-	}
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func newSerial(t testing.TB) *big.Int {
-	t.Helper()
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	b[0] = b[0]&0x3f | 0x40
-	return new(big.Int).SetBytes(b)
-}
-
-// caNode makes a certificate of the CSP's hierarchy the way the ceremony does.
-func caNode(t testing.TB, spec issuance.CASpec, parent *node, now time.Time) node {
-	t.Helper()
-	k := newKey(t)
-	spec.PublicKey, spec.Serial, spec.NotBefore = k.Public(), newSerial(t), now.Add(-time.Hour)
-	tmpl, err := issuance.CATemplate(testCSP(), spec)
-	if err != nil {
-		t.Fatalf("CATemplate(%s): %v", spec.Name, err)
-	}
-	var tbs []byte
-	var signer crypto.Signer = k
-	if parent == nil {
-		tbs, _, err = issuance.Prepare(tmpl, tmpl, k.Public(), k.Public())
-	} else {
-		tbs, _, err = issuance.Prepare(tmpl, parent.Cert, k.Public(), parent.Key.Public())
-		signer = parent.Key
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := issuance.Sign(signer, tbs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return node{Cert: c, Key: k}
 }
 
 type fixtureOpts struct {
@@ -122,15 +51,11 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	now := time.Now().UTC()
 	f := &fixture{dir: t.TempDir(), clk: clock.NewFake(now)}
 	if o.fix != nil {
-		f.root, f.signature, f.rsp = o.fix.root, o.fix.signature, o.fix.rsp
+		f.pki = o.fix.pki
 	} else {
-		year := 365 * 24 * time.Hour
-		f.root = caNode(t, issuance.CASpec{Name: "root", CommonName: "Tawthiq Demo Root CA", Role: issuance.RoleRoot, Validity: 20 * year}, nil, now)
-		f.signature = caNode(t, issuance.CASpec{Name: "signature", CommonName: "Tawthiq Demo Qualified Signature CA",
-			Role: issuance.RoleIssuing, Parent: "root", Validity: 10 * year}, &f.root, now)
-		f.rsp = caNode(t, issuance.CASpec{Name: "ocsp-signature", CommonName: "Tawthiq Demo OCSP Responder",
-			Role: issuance.RoleOCSP, Parent: "signature", Validity: 30 * 24 * time.Hour}, &f.signature, now)
+		f.pki = testpki.New(t, testpki.WithNow(now))
 	}
+	f.root, f.signature, f.rsp = f.pki.Root, f.pki.Signature, f.pki.OCSP["signature"]
 	if o.db != nil {
 		f.db = o.db
 	} else {
@@ -146,7 +71,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 			entry(now, auditlog.ActionTermsPublish, "v1")))
 	}
 	svc, err := ocsp.New(ocsp.Config{Store: f.db, Clock: f.clk, Leases: o.leases, Holder: fmt.Sprintf("node-%p", f),
-		Issuers: []ocsp.Issuer{{Name: "signature", Cert: f.signature.Cert, Responder: f.rsp.Cert, Signer: f.rsp.Key}}})
+		Issuers: []ocsp.Issuer{{Name: "signature", Cert: f.signature.Cert, Responder: f.rsp.Cert, Signer: f.rsp.Signer}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,9 +98,7 @@ func entry(at time.Time, action auditlog.Action, subject string) auditlog.Entry 
 
 func (f *fixture) writePEM(t testing.TB, name string, der []byte) string {
 	t.Helper()
-	p := filepath.Join(f.dir, name)
-	must(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	return p
+	return testpki.WritePEM(t, f.dir, name, "CERTIFICATE", der)
 }
 
 // issue signs an end-entity certificate under the signature CA and records it the
@@ -184,12 +107,12 @@ func (f *fixture) issue(t testing.TB, notBefore, notAfter time.Time) *x509.Certi
 	t.Helper()
 	ctx := context.Background()
 	now := f.clk.Now()
-	serial := newSerial(t)
-	k := newKey(t)
+	serial := testpki.Serial(t)
+	k := testpki.Key(t)
 	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "Amina Alaoui", Country: []string{"MA"}},
 		NotBefore: notBefore, NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature,
 		OCSPServer: []string{f.srv.URL + "/ocsp"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, f.signature.Cert, k.Public(), f.signature.Key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, f.signature.Cert, k.Public(), f.signature.Signer)
 	if err != nil {
 		t.Fatal(err)
 	}

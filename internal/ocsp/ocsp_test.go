@@ -20,6 +20,7 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/ocsp"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 func needTool(t *testing.T, name string) string {
@@ -228,7 +229,7 @@ func TestErrorsAndKeepsServing(t *testing.T) {
 	other := newFixture(t, fixtureOpts{}) // another CSP: an issuer this responder does not serve
 	foreign := other.issue(t, now.Add(-time.Hour), now.AddDate(1, 0, 0))
 	neverIssued := *ee
-	neverIssued.SerialNumber = newSerial(t)
+	neverIssued.SerialNumber = testpki.Serial(t)
 
 	check := func(t *testing.T, body []byte, want xocsp.ResponseStatus) {
 		t.Helper()
@@ -365,9 +366,9 @@ func TestNewChecksResponder(t *testing.T) {
 		name string
 		in   ocsp.Issuer
 	}{
-		{"responder of another CA", ocsp.Issuer{Name: "x", Cert: f.root.Cert, Responder: f.rsp.Cert, Signer: f.rsp.Key}},
-		{"key not the responder's", ocsp.Issuer{Name: "x", Cert: f.signature.Cert, Responder: f.rsp.Cert, Signer: f.signature.Key}},
-		{"not an OCSP signer", ocsp.Issuer{Name: "x", Cert: f.root.Cert, Responder: f.signature.Cert, Signer: f.signature.Key}},
+		{"responder of another CA", ocsp.Issuer{Name: "x", Cert: f.root.Cert, Responder: f.rsp.Cert, Signer: f.rsp.Signer}},
+		{"key not the responder's", ocsp.Issuer{Name: "x", Cert: f.signature.Cert, Responder: f.rsp.Cert, Signer: f.signature.Signer}},
+		{"not an OCSP signer", ocsp.Issuer{Name: "x", Cert: f.root.Cert, Responder: f.signature.Cert, Signer: f.signature.Signer}},
 		{"missing", ocsp.Issuer{Name: "x"}},
 	}
 	for _, tc := range tests {

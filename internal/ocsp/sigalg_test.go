@@ -19,6 +19,7 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/revocation"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 // TestSignersAgree_L21_1: certificates, CRLs and OCSP responses signed by one key
@@ -50,12 +51,13 @@ func TestSignersAgree_L21_1(t *testing.T) {
 			now := time.Now().UTC().Truncate(time.Second)
 
 			// Certificates: the CA's own and its OCSP responder's.
-			caCert := signCert(t, key, nil, &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"},
+			ca := testpki.SelfSign(t, &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"},
 				NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-				KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, SubjectKeyId: []byte{1, 2, 3, 4}})
-			responder := signCert(t, key, caCert, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "Test OCSP"},
+				KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, SubjectKeyId: []byte{1, 2, 3, 4}}, key)
+			caCert := ca.Cert
+			responder := testpki.Certify(t, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "Test OCSP"},
 				NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
-				ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}})
+				ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}}, ca, key.Public()).Cert
 			checkSigned(t, "certificate", caCert.Raw, algID, caCert, tc.want)
 
 			// A CRL.
@@ -82,23 +84,6 @@ func TestSignersAgree_L21_1(t *testing.T) {
 			checkSigned(t, "OCSP response", basicResponse(t, resp), algID, responder, tc.want)
 		})
 	}
-}
-
-func signCert(t *testing.T, key crypto.Signer, parent, tmpl *x509.Certificate) *x509.Certificate {
-	t.Helper()
-	tbs, _, err := issuance.Prepare(tmpl, parent, key.Public(), key.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := issuance.Sign(key, tbs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // checkSigned reads SEQUENCE { tbs, AlgorithmIdentifier, BIT STRING } — a

@@ -1,7 +1,7 @@
 package revocation_test
 
 import (
-	"crypto/ecdsa"
+	"crypto"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -19,6 +19,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/revocation"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 func TestCRL_L21_rev(t *testing.T) {
@@ -44,7 +45,7 @@ func TestCRL_L21_rev(t *testing.T) {
 	if len(crls) != 1 || crls[0].Name != "signature" || crls[0].Entries != 4 {
 		t.Fatalf("CRLs %+v", crls)
 	}
-	rl, err := revocation.VerifyCRL(crls[0].DER, e.ca.sig)
+	rl, err := revocation.VerifyCRL(crls[0].DER, e.ca.Signature.Cert)
 	must(t, err)
 	if !rl.ThisUpdate.Equal(crls[0].ThisUpdate) || rl.NextUpdate.Sub(rl.ThisUpdate) != law.CRLValidity {
 		t.Fatalf("thisUpdate %v nextUpdate %v", rl.ThisUpdate, rl.NextUpdate)
@@ -80,7 +81,7 @@ func TestCRL_L21_rev(t *testing.T) {
 	if again[0].Number <= crls[0].Number || again[0].Entries != 4 {
 		t.Fatalf("second CRL number %d (first %d), %d entries", again[0].Number, crls[0].Number, again[0].Entries)
 	}
-	rl2, err := revocation.VerifyCRL(again[0].DER, e.ca.sig)
+	rl2, err := revocation.VerifyCRL(again[0].DER, e.ca.Signature.Cert)
 	must(t, err)
 	if rl2.Number.Cmp(rl.Number) <= 0 {
 		t.Fatalf("CRL number %v not above %v", rl2.Number, rl.Number)
@@ -104,7 +105,7 @@ func TestCRLKeepsExpired_L21_rev(t *testing.T) {
 		e.clk.Advance(law.CRLReissueEvery)
 		crls, err := e.svc.PublishCRL(t.Context(), "signature")
 		must(t, err)
-		rl, err := revocation.VerifyCRL(crls[0].DER, e.ca.sig)
+		rl, err := revocation.VerifyCRL(crls[0].DER, e.ca.Signature.Cert)
 		must(t, err)
 		if len(rl.RevokedCertificateEntries) != 1 || fmt.Sprintf("%x", rl.RevokedCertificateEntries[0].SerialNumber) != c.Serial {
 			t.Fatalf("expired certificate dropped from the CRL: %+v", rl.RevokedCertificateEntries)
@@ -160,7 +161,7 @@ func TestCRLShards_L21_rev(t *testing.T) {
 		if c.Cert.CRLDistributionPoints[0] != e.csp.BaseURL+"/crl/"+name+".crl" {
 			t.Fatalf("CDP %v, want shard %s", c.Cert.CRLDistributionPoints, name)
 		}
-		rl, err := revocation.VerifyCRL(byName[name].DER, e.ca.sig)
+		rl, err := revocation.VerifyCRL(byName[name].DER, e.ca.Signature.Cert)
 		must(t, err)
 		found := false
 		for _, en := range rl.RevokedCertificateEntries {
@@ -173,11 +174,11 @@ func TestCRLShards_L21_rev(t *testing.T) {
 	c := certs[0]
 	n := new(big.Int).Mod(c.Cert.SerialNumber, big.NewInt(shards)).Int64()
 	dir := t.TempDir()
-	crlPEM := writePEM(t, dir, "shard.crl.pem", "X509 CRL", byName[revocation.ShardName("signature", int(n))].DER)
-	chain := writePEM(t, dir, "chain.pem", "CERTIFICATE", e.ca.root.Raw, e.ca.sig.Raw)
-	leaf := writePEM(t, dir, "leaf.pem", "CERTIFICATE", c.Cert.Raw)
+	crlPEM := testpki.WritePEM(t, dir, "shard.crl.pem", "X509 CRL", byName[revocation.ShardName("signature", int(n))].DER)
+	chain := testpki.WritePEM(t, dir, "chain.pem", "CERTIFICATE", e.ca.Root.Cert.Raw, e.ca.Signature.Cert.Raw)
+	leaf := testpki.WritePEM(t, dir, "leaf.pem", "CERTIFICATE", c.Cert.Raw)
 	cmd := []string{"verify", "-crl_check", "-CAfile", chain, "-CRLfile", crlPEM, "-attime", fmt.Sprint(e.clk.Now().Unix()), leaf}
-	out, _ := runOpenSSL(t, cmd...)
+	out, _ := testpki.RunOpenSSL(t, cmd...)
 	if !strings.Contains(out, "certificate revoked") {
 		t.Fatalf("openssl verify -crl_check with the shard CRL did not find the revocation:\n%s", out)
 	}
@@ -264,7 +265,7 @@ func (refusingLinter) RevocationList([]byte) error {
 
 func TestLintErrorRefusesPublication_L21_rev(t *testing.T) {
 	e := newEnv(t, 0)
-	svc := revocation.New(e.db, e.clk, refusingLinter{}, e.csp, []revocation.Issuer{{Name: "signature", Cert: e.ca.sig, Signer: e.ca.sigKey}})
+	svc := revocation.New(e.db, e.clk, refusingLinter{}, e.csp, []revocation.Issuer{{Name: "signature", Cert: e.ca.Signature.Cert, Signer: e.ca.Signature.Signer}})
 	_, err := svc.PublishCRL(t.Context(), "signature")
 	wantKind(t, err, errkind.Invalid, law.L21Rev)
 	_, err = svc.Latest(t.Context(), "signature")
@@ -306,10 +307,10 @@ func BenchmarkCRL1M(b *testing.B) {
 			entries[i].Reason, entries[i].InvalidityDate = law.ReasonKeyCompromise, at.Add(-time.Hour)
 		}
 	}
-	benchCRL(b, p.sig, p.sigKey, entries)
+	benchCRL(b, p.Signature.Cert, p.Signature.Signer, entries)
 }
 
-func benchCRL(b *testing.B, issuer *x509.Certificate, key *ecdsa.PrivateKey, entries []revocation.Entry) {
+func benchCRL(b *testing.B, issuer *x509.Certificate, key crypto.Signer, entries []revocation.Entry) {
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)

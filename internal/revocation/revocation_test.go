@@ -12,6 +12,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/errkind"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/revocation"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 func TestRevokeRules_L21_3_7(t *testing.T) {
@@ -219,10 +220,10 @@ func opensslCRLText(t *testing.T, e *env, der []byte) string {
 	dir := t.TempDir()
 	crl := filepath.Join(dir, "x.crl")
 	must(t, os.WriteFile(crl, der, 0o600))
-	caPEM := writePEM(t, dir, "ca.pem", "CERTIFICATE", e.ca.sig.Raw)
-	out := openssl(t, "crl", "-inform", "DER", "-in", crl, "-CAfile", caPEM, "-noout", "-verify")
+	caPEM := testpki.WritePEM(t, dir, "ca.pem", "CERTIFICATE", e.ca.Signature.Cert.Raw)
+	out := testpki.OpenSSL(t, "crl", "-inform", "DER", "-in", crl, "-CAfile", caPEM, "-noout", "-verify")
 	if !strings.Contains(out, "verify OK") {
 		t.Fatalf("openssl crl -verify: %s", out)
 	}
-	return openssl(t, "crl", "-inform", "DER", "-in", crl, "-noout", "-text")
+	return testpki.OpenSSL(t, "crl", "-inform", "DER", "-in", crl, "-noout", "-text")
 }

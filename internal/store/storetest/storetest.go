@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, ocspCases()...)
 	tests = append(tests, noticeCases()...)
 	tests = append(tests, tokenCases()...)
+	tests = append(tests, tsaCases()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,151 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tawthiq/tawthiq/internal/tsa"
+)
+
+// TestTSAEndToEnd_L425 runs the demo CSP and asks its TSA over HTTP, as any client
+// would; openssl judges the tokens against the demo root.
+func TestTSAEndToEnd_L425(t *testing.T) {
+	e := startEnv(t, t.TempDir(), "")
+	if e.app.TSA == nil {
+		t.Fatal("the demo ceremony made no TSA")
+	}
+	post := func(ct string, body []byte) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := http.Post(e.base+"/tsa", ct, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	// Health first: the demo trusts its clock.
+	resp, err := http.Get(e.base + "/tsa/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Status, Policy string
+		AccuracyMS     float64 `json:"accuracy_ms"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || resp.StatusCode != http.StatusOK || h.Status != "ok" || h.AccuracyMS != 1000 {
+		t.Fatalf("health %d %+v %v", resp.StatusCode, h, err)
+	}
+	resp.Body.Close()
+
+	// Many clients at once: every reply granted, every token recorded once.
+	tsaCert, err := x509.ParseCertificate(e.app.caDER["tsa"])
+	must(t, err)
+	const clients, each = 8, 20
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	serials := map[string]bool{}
+	for range clients {
+		wg.Go(func() {
+			for range each {
+				d := make([]byte, 32)
+				_, _ = rand.Read(d)
+				req, _ := tsa.BuildRequest(crypto.SHA256, d, []byte{0x42}, false, nil)
+				resp, err := http.Post(e.base+"/tsa", "application/timestamp-query", bytes.NewReader(req))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				tok, err := tsa.CheckReply(b, tsaCert)
+				if err == nil && tok.Status != tsa.StatusGranted {
+					err = io.ErrUnexpectedEOF
+				}
+				if err != nil || resp.Header.Get("Content-Type") != "application/timestamp-reply" {
+					t.Errorf("reply: %v %q", err, resp.Header.Get("Content-Type"))
+					return
+				}
+				mu.Lock()
+				serials[string(tok.Serial)] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	n, err := e.app.DB.CountTimestamps(context.Background())
+	if err != nil || n != clients*each || len(serials) != clients*each {
+		t.Fatalf("%d records, %d unique serials, want %d (%v)", n, len(serials), clients*each, err)
+	}
+
+	// Refusals over HTTP, then the server keeps serving.
+	if resp, _ := post("application/timestamp-query", make([]byte, 64<<10)); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body: %d", resp.StatusCode)
+	}
+	if resp, _ := post("application/json", []byte("{}")); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("wrong content type: %d", resp.StatusCode)
+	}
+	if _, b := post("application/timestamp-query", []byte("garbage")); true {
+		tok, err := tsa.CheckReply(b, nil)
+		if err != nil || tok.Status != tsa.StatusRejection {
+			t.Errorf("malformed request: %v %+v", err, tok)
+		}
+	}
+
+	// openssl: a query it made, our reply, its verification against the demo root.
+	if _, err := exec.LookPath("openssl"); err != nil {
+		needTool(t, "openssl")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "doc.txt")
+	must(t, os.WriteFile(data, []byte("offer of 12 000 MAD, accepted\n"), 0o600))
+	query := filepath.Join(dir, "q.tsq")
+	runTool(t, "openssl", "ts", "-query", "-data", data, "-sha256", "-cert", "-out", query)
+	q, err := os.ReadFile(query)
+	must(t, err)
+	resp, body := post("application/timestamp-query", q)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	reply := filepath.Join(dir, "r.tsr")
+	must(t, os.WriteFile(reply, body, 0o600))
+	text := runTool(t, "openssl", "ts", "-reply", "-in", reply, "-text")
+	for _, want := range []string{"Granted", "Policy OID: " + e.app.TSA.Policy(), "Accuracy: 0x01 seconds", "Nonce: 0x", "TSA: DirName:", "qcStatements"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("reply text lacks %q:\n%s", want, text)
+		}
+	}
+	root := writePEM(t, dir, "root.pem", e.app.caDER["root"])
+	tsaPEM := writePEM(t, dir, "tsa.pem", e.app.caDER["tsa"])
+	if out := runTool(t, "openssl", "ts", "-verify", "-data", data, "-in", reply, "-CAfile", root, "-untrusted", tsaPEM); !strings.Contains(out, "Verification: OK") {
+		t.Errorf("openssl ts -verify:\n%s", out)
+	}
+}
+
+func runTool(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(needTool(t, name), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

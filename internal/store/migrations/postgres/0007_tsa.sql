@@ -1,0 +1,17 @@
+-- Time-stamp tokens as issued (RFC 3161; L-21-2, L-425): one row per token, written
+-- before the reply leaves, never changed, not deleted inside the retention period.
+-- serial is the hex of the token's serialNumber; the primary key refuses a repeat.
+
+CREATE TABLE tsa_tokens (
+	serial          TEXT PRIMARY KEY,
+	gen_time_ms     BIGINT NOT NULL,
+	hash_alg        TEXT NOT NULL CHECK (hash_alg IN ('sha256', 'sha384', 'sha512')),
+	message_imprint BYTEA NOT NULL,
+	policy          TEXT NOT NULL,
+	created_ms      BIGINT NOT NULL
+);
+CREATE INDEX tsa_tokens_gen_time ON tsa_tokens (gen_time_ms);
+
+CREATE TRIGGER tsa_tokens_retained BEFORE DELETE ON tsa_tokens FOR EACH ROW EXECUTE FUNCTION tawthiq_retained();
+CREATE TRIGGER tsa_tokens_no_truncate BEFORE TRUNCATE ON tsa_tokens FOR EACH STATEMENT EXECUTE FUNCTION tawthiq_refused();
+CREATE TRIGGER tsa_tokens_immutable BEFORE UPDATE ON tsa_tokens FOR EACH ROW EXECUTE FUNCTION tawthiq_refused();

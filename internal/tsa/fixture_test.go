@@ -1,0 +1,143 @@
+package tsa_test
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tawthiq/tawthiq/internal/clock"
+	"github.com/tawthiq/tawthiq/internal/issuance"
+	"github.com/tawthiq/tawthiq/internal/law"
+	"github.com/tawthiq/tawthiq/internal/store"
+	"github.com/tawthiq/tawthiq/internal/tsa"
+)
+
+var testPolicy = asn1.ObjectIdentifier{2, 16, 504, 99, 1, 1, 2}
+
+type node struct {
+	Cert *x509.Certificate
+	Key  *ecdsa.PrivateKey
+}
+
+func testCSP() issuance.CSP {
+	return issuance.CSP{
+		Name: "Tawthiq Demo CSP", OrganizationIdentifier: "NTRMA-123456", Country: law.CSPCountry,
+		BaseURL:   "http://127.0.0.1:8080",
+		PolicyOID: asn1.ObjectIdentifier{2, 16, 504, 99, 1, 1},
+		PDS: map[string]string{"ar": "https://pki.tawthiq.example/pds/ar.pdf",
+			"fr": "https://pki.tawthiq.example/pds/fr.pdf", "en": "https://pki.tawthiq.example/pds/en.pdf"},
+	}
+}
+
+// caNode makes a certificate of the CSP's hierarchy the way the ceremony does.
+func caNode(t testing.TB, spec issuance.CASpec, parent *node, now time.Time) node {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[0] = b[0]&0x3f | 0x40
+	spec.PublicKey, spec.Serial, spec.NotBefore = k.Public(), new(big.Int).SetBytes(b), now.Add(-time.Hour)
+	tmpl, err := issuance.CATemplate(testCSP(), spec)
+	must(t, err)
+	var tbs []byte
+	var signer crypto.Signer = k
+	if parent == nil {
+		tbs, _, err = issuance.Prepare(tmpl, tmpl, k.Public(), k.Public())
+	} else {
+		tbs, _, err = issuance.Prepare(tmpl, parent.Cert, k.Public(), parent.Key.Public())
+		signer = parent.Key
+	}
+	must(t, err)
+	der, err := issuance.Sign(signer, tbs)
+	must(t, err)
+	c, err := x509.ParseCertificate(der)
+	must(t, err)
+	return node{Cert: c, Key: k}
+}
+
+// fixture is a root, its TSA certificate, a real SQLite store and the service.
+type fixture struct {
+	dir       string
+	root, tsa node
+	db        *store.DB
+	clk       *clock.Fake
+	sync      *switchable
+	svc       *tsa.Service
+}
+
+// switchable is a fake SyncSource the test may change.
+type switchable struct{ v atomicFixed }
+
+func (s *switchable) Status(now time.Time) (time.Duration, bool) { return s.v.Load().Status(now) }
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	now := time.Now().UTC()
+	f := &fixture{dir: t.TempDir(), clk: clock.NewFake(now), sync: &switchable{}}
+	f.sync.v.Store(tsa.Fixed{Offset: 2 * time.Millisecond, Known: true})
+	f.root = caNode(t, issuance.CASpec{Name: "root", CommonName: "Tawthiq Demo Root", Role: issuance.RoleRoot, Validity: 10 * 365 * 24 * time.Hour}, nil, now)
+	f.tsa = caNode(t, issuance.CASpec{Name: "tsa", CommonName: "Tawthiq Demo TSA", Role: issuance.RoleTSA, Parent: "root", Validity: 5 * 365 * 24 * time.Hour}, &f.root, now)
+	db, err := store.Open(t.Context(), filepath.Join(f.dir, "tawthiq.db"), f.clk)
+	must(t, err)
+	t.Cleanup(func() { db.Close() })
+	f.db = db
+	f.svc, err = tsa.New(tsa.Config{Signer: f.tsa.Key, Cert: f.tsa.Cert, Policy: testPolicy, Accuracy: time.Second,
+		Qualified: true, Clock: f.clk, Sync: f.sync, Store: db})
+	must(t, err)
+	return f
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writePEM(t testing.TB, dir, name string, ders ...[]byte) string {
+	t.Helper()
+	var b []byte
+	for _, d := range ders {
+		b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d})...)
+	}
+	p := filepath.Join(dir, name)
+	must(t, os.WriteFile(p, b, 0o600))
+	return p
+}
+
+// openssl runs openssl; without it the test skips, unless make test requires it.
+func openssl(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		if os.Getenv("TAWTHIQ_REQUIRE_OPENSSL") != "" {
+			t.Fatal("openssl is required (TAWTHIQ_REQUIRE_OPENSSL)")
+		}
+		t.Skip("openssl not installed: apt-get install openssl")
+	}
+	out, err := exec.Command("openssl", args...).CombinedOutput()
+	if err != nil {
+		return string(out), &exec.ExitError{}
+	}
+	return string(out), nil
+}
+
+func mustOpenSSL(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := openssl(t, args...)
+	if err != nil {
+		t.Fatalf("openssl %s:\n%s", strings.Join(args, " "), out)
+	}
+	return out
+}

@@ -126,7 +126,7 @@ func auditCmd() *cobra.Command {
 	var vkey string
 	v := &cobra.Command{
 		Use:   "verify",
-		Short: "recompute the audit log from the stored rows and check every signed checkpoint",
+		Short: "recompute the audit log from the stored rows and check every signed checkpoint and its time-stamp",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.load()
@@ -143,7 +143,16 @@ func auditCmd() *cobra.Command {
 			if !rep.OK() {
 				return fmt.Errorf("L-21-2: the audit log was altered: %d problem(s), first: %s", len(rep.Problems), rep.Problems[0])
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries, %d signed checkpoints, root %x\n", rep.Entries, rep.Checkpoints, rep.Root[:8])
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "ok: %d entries, %d signed checkpoints, %d time-stamped, root %x\n", rep.Entries, rep.Checkpoints, rep.Stamped, rep.Root[:8])
+			if n := len(rep.Stamps); n > 0 {
+				s := rep.Stamps[n-1]
+				fmt.Fprintf(out, "latest time-stamp: checkpoint at size %d, signed %s, stamped by the TSA %s\n",
+					s.Size, s.Time.UTC().Format(time.RFC3339Nano), s.GenTime.UTC().Format(time.RFC3339Nano))
+			}
+			if rep.StampsUnanchored {
+				fmt.Fprintln(out, "note: no TSA certificate in the store; tokens were checked against the certificate they carry")
+			}
 			return nil
 		},
 	}

@@ -52,6 +52,10 @@ func TestAuditVerifyNamesChangedRow_L21_2(t *testing.T) {
 			if !strings.HasPrefix(out, "ok:") {
 				t.Errorf("intact log: %q", out)
 			}
+			// The demo TSA stamped the first checkpoint; verify checked its token.
+			if !strings.Contains(out, " 1 time-stamped,") || !strings.Contains(out, "latest time-stamp: checkpoint at size ") {
+				t.Errorf("intact log: the stamped checkpoint is not reported: %q", out)
+			}
 			// The database refuses the change (L-21-2): the rogue administrator drops the trigger first.
 			db := a.DB.SQL()
 			if _, err := db.Exec(`UPDATE audit_entries SET actor = 'mallory' WHERE seq = 3`); err == nil {

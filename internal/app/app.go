@@ -66,8 +66,9 @@ type App struct {
 	Directory *directory.Service
 	Notify    *notify.Service
 	OCSP      *ocsp.Service
-	TSA       *tsa.Service      // nil when the hierarchy has no TSA certificate
-	deliverer *notify.Deliverer // nil when no mail server is configured
+	TSA       *tsa.Service        // nil when the hierarchy has no TSA certificate
+	tsaCerts  []*x509.Certificate // every TSA certificate of the hierarchy: checks checkpoint tokens
+	deliverer *notify.Deliverer   // nil when no mail server is configured
 	Handler   http.Handler
 	caDER     map[string][]byte
 	Ceremony  config.Ceremony
@@ -229,7 +230,14 @@ func (a *App) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("audit key: %w", err)
 	}
-	a.Audit, err = auditlog.New(a.DB, auditKey, auditOrigin(csp.Name), a.opts.Clock)
+	if a.tsaCerts, err = tsaCertificates(auths); err != nil {
+		return err
+	}
+	var stamper auditlog.Stamper // a nil *tsa.Service must not become a non-nil interface
+	if a.TSA != nil {
+		stamper = a.TSA
+	}
+	a.Audit, err = auditlog.New(a.DB, auditKey, auditOrigin(csp.Name), a.opts.Clock, stamper)
 	if err != nil {
 		return err
 	}
@@ -239,11 +247,14 @@ func (a *App) load(ctx context.Context) error {
 	} else if done+abandoned > 0 {
 		fmt.Fprintf(a.opts.Out, "recovered interrupted issuance: %d completed, %d abandoned\n", done, abandoned)
 	}
-	if _, err := a.Audit.Checkpoint(ctx); err != nil {
+	if _, err := a.Audit.Checkpoint(ctx); auditlog.Unstamped(err) {
+		// Signed and stored; only the TSA refused (its clock, say): start anyway.
+		a.opts.Logger.Warn("first audit checkpoint not time-stamped", "err", err)
+	} else if err != nil {
 		return fmt.Errorf("first checkpoint: %w", err)
 	}
 	apiHandler := api.New(api.Deps{
-		Access: a.Access, RA: a.RA, CA: a.CA, Checkpoints: a.Audit, AuditEntries: a.DB, Verifier: auditVerifier{a.DB, a.AuditVKey},
+		Access: a.Access, RA: a.RA, CA: a.CA, Checkpoints: a.Audit, AuditEntries: a.DB, Verifier: auditVerifier{a.DB, a.AuditVKey, a.tsaCerts},
 		Clock: a.opts.Clock, Logger: a.opts.Logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		CACerts:     func(name string) ([]byte, bool) { d, ok := a.caDER[name]; return d, ok },
 		Revocations: a.Revoke, CRLs: a.Revoke, Directory: a.Directory, Notices: a.Notify,
@@ -374,17 +385,35 @@ func auditOrigin(cspName string) string {
 }
 
 type auditVerifier struct {
-	st   auditlog.Store
-	vkey string
+	st       auditlog.Store
+	vkey     string
+	tsaCerts []*x509.Certificate
 }
 
 func (v auditVerifier) Verify(ctx context.Context) (auditlog.Report, error) {
-	return auditlog.Verify(ctx, v.st, v.vkey)
+	return auditlog.Verify(ctx, v.st, v.vkey, v.tsaCerts...)
 }
 
 // VerifyAudit recomputes the audit log from the stored rows (tawthiq audit verify).
 func (a *App) VerifyAudit(ctx context.Context) (auditlog.Report, error) {
-	return auditlog.Verify(ctx, a.DB, a.AuditVKey)
+	return auditlog.Verify(ctx, a.DB, a.AuditVKey, a.tsaCerts...)
+}
+
+// tsaCertificates returns the certificates of every authority of role "tsa": the
+// checkpoints' time-stamp tokens must be signed by one of them.
+func tsaCertificates(auths []ca.Authority) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, au := range auths {
+		if au.Role != "tsa" {
+			continue
+		}
+		c, err := x509.ParseCertificate(au.DER)
+		if err != nil {
+			return nil, fmt.Errorf("authority %s: %w", au.Name, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // Serve listens on the configured address until ctx ends.
@@ -483,7 +512,16 @@ func VerifyAuditOffline(ctx context.Context, cfg config.Config, vkey string) (au
 		return auditlog.Report{}, err
 	}
 	defer db.Close()
-	return auditlog.Verify(ctx, db, vkey)
+	// The TSA certificates are public and, like every authority, immutable in the store.
+	auths, err := db.Authorities(ctx)
+	if err != nil {
+		return auditlog.Report{}, err
+	}
+	tsaCerts, err := tsaCertificates(auths)
+	if err != nil {
+		return auditlog.Report{}, err
+	}
+	return auditlog.Verify(ctx, db, vkey, tsaCerts...)
 }
 
 // CheckConfig validates a server config and, if given, a ceremony file (tawthiq config check).

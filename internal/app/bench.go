@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"io"
 	"net/http"
 	"net/url"
@@ -130,7 +131,7 @@ func RunBenchTSA(ctx context.Context, b BenchTSA) (BenchResult, error) {
 	if err != nil {
 		return BenchResult{}, err
 	}
-	tok, err := tsa.CheckReply(body, nil)
+	tok, err := timestamp.CheckReply(body, nil)
 	if err != nil {
 		return BenchResult{}, fmt.Errorf("first reply: %w", err)
 	}

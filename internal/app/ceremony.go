@@ -126,7 +126,7 @@ func RunCeremony(ctx context.Context, db *store.DB, reg *keys.Registry, clk cloc
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
-	al, err := auditlog.New(db, auditKey, auditOrigin(csp.Name), clk)
+	al, err := auditlog.New(db, auditKey, auditOrigin(csp.Name), clk, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"io"
 	"net/http"
 	"os"
@@ -53,6 +56,9 @@ func TestTSAEndToEnd_L425(t *testing.T) {
 	// Many clients at once: every reply granted, every token recorded once.
 	tsaCert, err := x509.ParseCertificate(e.app.caDER["tsa"])
 	must(t, err)
+	// The audit checkpoints' own tokens are recorded too: count from here.
+	before, err := e.app.DB.CountTimestamps(context.Background())
+	must(t, err)
 	const clients, each = 8, 20
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -70,7 +76,7 @@ func TestTSAEndToEnd_L425(t *testing.T) {
 				}
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				tok, err := tsa.CheckReply(b, tsaCert)
+				tok, err := timestamp.CheckReply(b, tsaCert)
 				if err == nil && tok.Status != tsa.StatusGranted {
 					err = io.ErrUnexpectedEOF
 				}
@@ -86,8 +92,8 @@ func TestTSAEndToEnd_L425(t *testing.T) {
 	}
 	wg.Wait()
 	n, err := e.app.DB.CountTimestamps(context.Background())
-	if err != nil || n != clients*each || len(serials) != clients*each {
-		t.Fatalf("%d records, %d unique serials, want %d (%v)", n, len(serials), clients*each, err)
+	if err != nil || n-before != clients*each || len(serials) != clients*each {
+		t.Fatalf("%d new records, %d unique serials, want %d (%v)", n-before, len(serials), clients*each, err)
 	}
 
 	// Refusals over HTTP, then the server keeps serving.
@@ -98,7 +104,7 @@ func TestTSAEndToEnd_L425(t *testing.T) {
 		t.Errorf("wrong content type: %d", resp.StatusCode)
 	}
 	if _, b := post("application/timestamp-query", []byte("garbage")); true {
-		tok, err := tsa.CheckReply(b, nil)
+		tok, err := timestamp.CheckReply(b, nil)
 		if err != nil || tok.Status != tsa.StatusRejection {
 			t.Errorf("malformed request: %v %+v", err, tok)
 		}
@@ -147,5 +153,39 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCheckpointTimeStamped_L21_2: the demo CSP's TSA stamps its audit checkpoints;
+// openssl checks a stored token against the demo root for the note's digest, and
+// VerifyAudit checks it against the TSA certificate.
+func TestCheckpointTimeStamped_L21_2(t *testing.T) {
+	e := startEnv(t, t.TempDir(), "")
+	if e.app.TSA == nil {
+		t.Fatal("the demo ceremony made no TSA")
+	}
+	ctx := context.Background()
+	cps, err := e.app.DB.Checkpoints(ctx)
+	must(t, err)
+	if len(cps) == 0 || cps[0].Timestamp == nil {
+		t.Fatalf("the first checkpoint is not time-stamped: %+v", cps)
+	}
+	rep, err := e.app.VerifyAudit(ctx)
+	must(t, err)
+	if !rep.OK() || rep.Stamped != len(cps) || rep.StampsUnanchored {
+		t.Fatalf("report %+v", rep)
+	}
+	if _, err := exec.LookPath("openssl"); err != nil {
+		needTool(t, "openssl")
+	}
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token.tsr")
+	must(t, os.WriteFile(tok, cps[0].Timestamp, 0o600))
+	root := writePEM(t, dir, "root.pem", e.app.caDER["root"])
+	tsaPEM := writePEM(t, dir, "tsa.pem", e.app.caDER["tsa"])
+	digest := sha256.Sum256(cps[0].Signed)
+	if out := runTool(t, "openssl", "ts", "-verify", "-digest", hex.EncodeToString(digest[:]), "-in", tok, "-token_in",
+		"-CAfile", root, "-untrusted", tsaPEM); !strings.Contains(out, "Verification: OK") {
+		t.Errorf("openssl ts -verify:\n%s", out)
 	}
 }

@@ -104,6 +104,9 @@ type Checkpoint struct {
 	Root   tlog.Hash
 	Time   time.Time
 	Signed []byte // the signed note, as served at GET /checkpoint
+	// Timestamp is an RFC 3161 TimeStampToken over SHA-256 of Signed, from the
+	// CSP's TSA; nil when there is no TSA or it refused to stamp (see Log.Checkpoint).
+	Timestamp []byte
 }
 
 // Store is what the log's reader and signer need from the database. Appends happen

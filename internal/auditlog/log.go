@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,20 +24,49 @@ import (
 
 // Log signs checkpoints of the audit log and reads them back.
 type Log struct {
-	store  Store
-	signer *noteSigner
-	clock  clock.Clock
-	origin string
+	store   Store
+	signer  *noteSigner
+	stamper Stamper // nil: checkpoints are signed but not time-stamped
+	clock   clock.Clock
+	origin  string
+}
+
+// Stamper time-stamps a SHA-256 digest: the CSP's RFC 3161 TSA (tsa.Service).
+type Stamper interface {
+	// StampDigest returns a TimeStampToken (the CMS ContentInfo) over sha256, or
+	// an error when the TSA refuses, e.g. while its clock is unsynchronised.
+	StampDigest(ctx context.Context, sha256 [32]byte) (token []byte, err error)
 }
 
 // New returns a Log whose checkpoints are signed by key (an Ed25519 crypto.Signer,
-// which may live in an HSM or an encrypted file) under the name origin.
-func New(st Store, key crypto.Signer, origin string, clk clock.Clock) (*Log, error) {
+// which may live in an HSM or an encrypted file) under the name origin, and, when
+// ts is not nil, time-stamped by it. Pass a nil interface, not a nil *tsa.Service.
+func New(st Store, key crypto.Signer, origin string, clk clock.Clock, ts Stamper) (*Log, error) {
 	s, err := newNoteSigner(origin, key)
 	if err != nil {
 		return nil, err
 	}
-	return &Log{store: st, signer: s, clock: clk, origin: origin}, nil
+	return &Log{store: st, signer: s, stamper: ts, clock: clk, origin: origin}, nil
+}
+
+// StampError says a checkpoint was signed and stored, but without a time-stamp
+// token, because the TSA refused or failed. The log itself is intact.
+type StampError struct {
+	Size int64 // the checkpoint's size
+	Err  error
+}
+
+func (e *StampError) Error() string {
+	return fmt.Sprintf("audit checkpoint at size %d stored without a time-stamp: %v", e.Size, e.Err)
+}
+
+func (e *StampError) Unwrap() error { return e.Err }
+
+// Unstamped reports whether err says only that the checkpoint was stored without
+// its time-stamp token (a *StampError): the checkpoint itself was signed and stored.
+func Unstamped(err error) bool {
+	_, ok := err.(*StampError)
+	return ok
 }
 
 // VerifierKey returns the note verifier key ("name+hash+key") that checks checkpoints.
@@ -67,11 +97,28 @@ func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 	if _, err := note.Open(signed, note.VerifierList(l.signer.verifier)); err != nil {
 		return nil, errkind.Wrap(errkind.Internal, err, "checkpoint signature does not verify")
 	}
+	// The token goes in with the checkpoint: the row is never changed afterwards.
+	var stampErr error
+	if l.stamper != nil {
+		tok, err := l.stamper.StampDigest(ctx, sha256.Sum256(signed))
+		if err != nil {
+			// A TSA that refuses (its clock unsynchronised, say) must not stop the log:
+			// the checkpoint is signed and stored without a token, and the refusal is
+			// returned, so Run reports it through onErr. The next checkpoint, once the
+			// log has moved, is stamped again.
+			stampErr = &StampError{Size: size, Err: err}
+		} else {
+			cp.Timestamp = tok
+		}
+	}
 	if err := l.store.PutCheckpoint(ctx, cp); err != nil {
 		return nil, err
 	}
-	return &cp, l.store.Append(ctx, NewEntry(now, "system", ActionCheckpoint, strconv.FormatInt(size, 10),
-		map[string]string{"root": base64.StdEncoding.EncodeToString(root[:])}))
+	if err := l.store.Append(ctx, NewEntry(now, "system", ActionCheckpoint, strconv.FormatInt(size, 10),
+		map[string]string{"root": base64.StdEncoding.EncodeToString(root[:])})); err != nil {
+		return &cp, errors.Join(err, stampErr)
+	}
+	return &cp, stampErr
 }
 
 // idle reports whether nothing but last's own log.checkpoint entry was appended
@@ -91,7 +138,9 @@ func (l *Log) idle(ctx context.Context, last *Checkpoint, size int64) bool {
 // Latest returns the newest signed checkpoint.
 func (l *Log) Latest(ctx context.Context) (*Checkpoint, error) { return l.store.LatestCheckpoint(ctx) }
 
-// Run signs a checkpoint every interval until ctx ends; a failure is reported to onErr.
+// Run signs a checkpoint every interval until ctx ends; a failure is reported to
+// onErr, including a checkpoint stored without its time-stamp (a *StampError):
+// a failing TSA clock never stops the log.
 func (l *Log) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -55,7 +55,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	l, err := auditlog.New(db, newKey(t), origin, clk)
+	l, err := auditlog.New(db, newKey(t), origin, clk, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestNew_L21_2(t *testing.T) {
 	clk := clock.NewFake(start)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := auditlog.New(nil, tc.key, tc.origin, clk)
+			l, err := auditlog.New(nil, tc.key, tc.origin, clk, nil)
 			if tc.wantErr != "" {
 				if !errkind.Is(err, errkind.Invalid) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("New = %v, want invalid %q", err, tc.wantErr)
@@ -472,7 +472,7 @@ func TestVerifyTamper_L21_2(t *testing.T) {
 		{"row and leaf hash rewritten before both checkpoints", func(t *testing.T, e *env) { rewrite(t, e, 2) },
 			nil, []string{"entries 0 to 9 differ from the signed checkpoint at size 10", "entries 0 to 20 differ from the signed checkpoint at size 21"}},
 		{"checkpoint signed by another key", func(t *testing.T, e *env) {
-			other, err := auditlog.New(e.db, newKey(t), origin, e.clk)
+			other, err := auditlog.New(e.db, newKey(t), origin, e.clk, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -534,7 +534,7 @@ func TestVerifyTamper_L21_2(t *testing.T) {
 // TestVerifyOtherKey_L21_2 checks every checkpoint is judged by the key given, not by the one that signed it.
 func TestVerifyOtherKey_L21_2(t *testing.T) {
 	e := buildLog(t)
-	other, err := auditlog.New(e.db, newKey(t), origin, e.clk)
+	other, err := auditlog.New(e.db, newKey(t), origin, e.clk, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,15 @@
 package auditlog
 
 import (
+	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -26,8 +32,21 @@ func (p Problem) String() string {
 type Report struct {
 	Entries     int64
 	Checkpoints int
-	Root        tlog.Hash
-	Problems    []Problem
+	Stamped     int     // checkpoints whose time-stamp token verified
+	Stamps      []Stamp // one per verified token, smallest checkpoint first
+	// StampsUnanchored is set when tokens were checked against the certificate they
+	// carry because no TSA certificate was given: intact, but not shown to be ours.
+	StampsUnanchored bool
+	Root             tlog.Hash
+	Problems         []Problem
+}
+
+// Stamp puts a checkpoint's own time beside the time its TSA token states.
+type Stamp struct {
+	Size    int64
+	Time    time.Time // the checkpoint's time, as stored
+	GenTime time.Time // the token's genTime (RFC 3161), from the TSA's clock
+	Serial  []byte    // the token's serial number (INTEGER contents)
 }
 
 // OK reports whether the log is intact.
@@ -40,7 +59,11 @@ const batch = 4096
 // the stored hashes and with every signed checkpoint (L-21-2). It names each
 // entry whose row was changed, removed or moved. vkey is the checkpoint verifier
 // key; an empty vkey skips signature checks (but not root checks).
-func Verify(ctx context.Context, st Store, vkey string) (Report, error) {
+//
+// Each checkpoint's time-stamp token, when it has one, must stamp SHA-256 of the
+// signed note and be signed by one of tsaCerts (the TSA certificates, current and
+// past) within its validity; with no tsaCerts, by the certificate it carries.
+func Verify(ctx context.Context, st Store, vkey string, tsaCerts ...*x509.Certificate) (Report, error) {
 	var rep Report
 	var verifier note.Verifiers
 	if vkey != "" {
@@ -61,6 +84,15 @@ func Verify(ctx context.Context, st Store, vkey string) (Report, error) {
 	rep.Entries, rep.Checkpoints = size, len(cps)
 	bySize := make(map[int64][]Checkpoint)
 	for _, cp := range cps {
+		if cp.Timestamp != nil {
+			if s, err := checkStamp(cp, tsaCerts); err != nil {
+				rep.Problems = append(rep.Problems, Problem{-1, fmt.Sprintf("checkpoint at size %d: time-stamp token: %v", cp.Size, err)})
+			} else {
+				rep.Stamped++
+				rep.Stamps = append(rep.Stamps, s)
+				rep.StampsUnanchored = len(tsaCerts) == 0
+			}
+		}
 		if verifier != nil {
 			n, err := note.Open(cp.Signed, verifier)
 			if err != nil {
@@ -130,6 +162,22 @@ func Verify(ctx context.Context, st Store, vkey string) (Report, error) {
 	}
 	rep.Root = f.root()
 	return rep, nil
+}
+
+// checkStamp checks that cp's token stamps the checkpoint's signed note.
+func checkStamp(cp Checkpoint, tsaCerts []*x509.Certificate) (Stamp, error) {
+	tok, err := timestamp.CheckToken(cp.Timestamp, tsaCerts...)
+	if err != nil {
+		return Stamp{}, err
+	}
+	sum := sha256.Sum256(cp.Signed)
+	if tok.HashAlg != crypto.SHA256 || !bytes.Equal(tok.Imprint, sum[:]) {
+		return Stamp{}, errors.New("its message imprint is not SHA-256 of the signed checkpoint")
+	}
+	if tok.GenTime.Before(tok.Signer.NotBefore) || tok.GenTime.After(tok.Signer.NotAfter) {
+		return Stamp{}, fmt.Errorf("its time %s is outside the validity of the TSA certificate", tok.GenTime.Format(time.RFC3339))
+	}
+	return Stamp{Size: cp.Size, Time: cp.Time, GenTime: tok.GenTime, Serial: tok.Serial}, nil
 }
 
 // frontier computes RFC 6962 tree heads incrementally, keeping one hash per level.

@@ -171,6 +171,35 @@ func sigAlgFor(pub crypto.PublicKey) (*sigAlg, error) {
 	return nil, errkind.New(errkind.Invalid, law.L21_1, "unsupported signing key type %T", pub)
 }
 
+// SignatureAlgorithmOf reads a DER AlgorithmIdentifier of a signature (a certificate's,
+// a CMS SignerInfo's) as x509's algorithm and the digest it signs; ok is false for
+// an algorithm the CSP does not sign with.
+func SignatureAlgorithmOf(algID []byte) (alg x509.SignatureAlgorithm, hash crypto.Hash, ok bool) {
+	a := sigAlgOf(algID)
+	if a == nil {
+		return 0, 0, false
+	}
+	return a.x509, a.hash, true
+}
+
+func sigAlgOf(algID []byte) *sigAlg {
+	in := cryptobyte.String(algID)
+	var oid asn1.ObjectIdentifier
+	var inner cryptobyte.String
+	if !in.ReadASN1(&inner, cbasn1.SEQUENCE) || !in.Empty() || !inner.ReadASN1ObjectIdentifier(&oid) {
+		return nil
+	}
+	params := []byte(inner)
+	isNull := bytes.Equal(params, []byte{0x05, 0x00})
+	for i := range sigAlgs {
+		a := &sigAlgs[i]
+		if a.oid.Equal(oid) && (a.nullParams && isNull || !a.nullParams && len(params) == 0) {
+			return a
+		}
+	}
+	return nil
+}
+
 // algID is the DER AlgorithmIdentifier of a.
 func (a *sigAlg) algID() []byte {
 	var b cryptobyte.Builder
@@ -258,19 +287,8 @@ func tbsSignatureAlgorithm(tbs []byte) (raw []byte, alg *sigAlg, err error) {
 		!body.ReadASN1Element(&algID, cbasn1.SEQUENCE) {
 		return nil, nil, errkind.New(errkind.Invalid, law.L21_1, "malformed TBSCertificate")
 	}
-	rest := algID
-	var oid asn1.ObjectIdentifier
-	var inner cryptobyte.String
-	if !rest.ReadASN1(&inner, cbasn1.SEQUENCE) || !inner.ReadASN1ObjectIdentifier(&oid) {
-		return nil, nil, errkind.New(errkind.Invalid, law.L21_1, "malformed signature algorithm")
+	if a := sigAlgOf(algID); a != nil {
+		return algID, a, nil
 	}
-	params := []byte(inner)
-	isNull := bytes.Equal(params, []byte{0x05, 0x00})
-	for i := range sigAlgs {
-		a := &sigAlgs[i]
-		if a.oid.Equal(oid) && (a.nullParams && isNull || !a.nullParams && len(params) == 0) {
-			return algID, a, nil
-		}
-	}
-	return nil, nil, errkind.New(errkind.Invalid, law.L21_1, "unsupported signature algorithm %s", oid)
+	return nil, nil, errkind.New(errkind.Invalid, law.L21_1, "unsupported signature algorithm %x", []byte(algID))
 }

@@ -158,8 +158,13 @@ func (db *DB) PutCheckpoint(ctx context.Context, c auditlog.Checkpoint) error {
 		if root != c.Root {
 			return errkind.New(errkind.Invalid, law.L21_2, "checkpoint root does not match the stored log at size %d", c.Size)
 		}
-		q := db.Rebind("INSERT INTO checkpoints (size, root, created_ms, signed) VALUES (?, ?, ?, ?)")
-		_, err = tx.ExecContext(ctx, q, c.Size, c.Root[:], ms(c.Time), c.Signed)
+		// The token goes in with the row: checkpoints are never updated (L-21-2).
+		var token any // NULL when not time-stamped
+		if len(c.Timestamp) > 0 {
+			token = c.Timestamp
+		}
+		q := db.Rebind("INSERT INTO checkpoints (size, root, created_ms, signed, timestamp_token) VALUES (?, ?, ?, ?, ?)")
+		_, err = tx.ExecContext(ctx, q, c.Size, c.Root[:], ms(c.Time), c.Signed, token)
 		return err
 	})
 }
@@ -182,7 +187,7 @@ func (db *DB) Checkpoints(ctx context.Context) ([]auditlog.Checkpoint, error) {
 }
 
 func (db *DB) checkpoints(ctx context.Context, order string) ([]auditlog.Checkpoint, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT size, root, created_ms, signed FROM checkpoints "+order)
+	rows, err := db.r.QueryContext(ctx, "SELECT size, root, created_ms, signed, timestamp_token FROM checkpoints "+order)
 	if err != nil {
 		return nil, mapErr(err, law.LInternal, "read checkpoints")
 	}
@@ -190,15 +195,18 @@ func (db *DB) checkpoints(ctx context.Context, order string) ([]auditlog.Checkpo
 	var out []auditlog.Checkpoint
 	for rows.Next() {
 		var c auditlog.Checkpoint
-		var root []byte
+		var root, token []byte
 		var at int64
-		if err := rows.Scan(&c.Size, &root, &at, &c.Signed); err != nil {
+		if err := rows.Scan(&c.Size, &root, &at, &c.Signed, &token); err != nil {
 			return nil, mapErr(err, law.LInternal, "read checkpoints")
 		}
 		if len(root) != tlog.HashSize {
 			return nil, errkind.New(errkind.Internal, "", "checkpoint %d has a malformed root", c.Size)
 		}
 		c.Root, c.Time = tlog.Hash(root), fromMS(at)
+		if len(token) > 0 {
+			c.Timestamp = token
+		}
 		out = append(out, c)
 	}
 	return out, mapErr(rows.Err(), law.LInternal, "read checkpoints")

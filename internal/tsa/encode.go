@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -14,8 +15,8 @@ import (
 
 // PKIStatus values (RFC 3161 §2.4.2).
 const (
-	StatusGranted   = 0
-	StatusRejection = 2
+	StatusGranted   = timestamp.StatusGranted
+	StatusRejection = timestamp.StatusRejection
 )
 
 var (

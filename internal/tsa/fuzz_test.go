@@ -25,7 +25,7 @@ func FuzzParseRequest(f *testing.F) {
 			refusal(fail) // always encodable
 			return
 		}
-		if len(req.hashed) != imprintHashes[req.hashIdx].hash.Size() || len(req.nonce) > maxNonce {
+		if len(req.hashed) != imprintHashes[req.hashIdx].Hash.Size() || len(req.nonce) > maxNonce {
 			t.Fatalf("accepted out of bounds: %+v", req)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"encoding/asn1"
 	"errors"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -18,24 +19,11 @@ const (
 	maxPolicy       = 64 // octets of OID contents
 )
 
-// DER contents of the hash OIDs a message imprint may carry.
-var (
-	oidSHA1   = []byte{0x2b, 0x0e, 0x03, 0x02, 0x1a}
-	oidSHA256 = []byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01}
-	oidSHA384 = []byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02}
-	oidSHA512 = []byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03}
-)
+// oidSHA1 is refused by name (badAlg) rather than as an unknown hash.
+var oidSHA1 = []byte{0x2b, 0x0e, 0x03, 0x02, 0x1a}
 
 // imprintHashes are the hashes accepted in a message imprint, with their OIDs.
-var imprintHashes = [...]struct {
-	oid  []byte
-	hash crypto.Hash
-	name string
-}{
-	{oidSHA256, crypto.SHA256, "sha256"},
-	{oidSHA384, crypto.SHA384, "sha384"},
-	{oidSHA512, crypto.SHA512, "sha512"},
-}
+var imprintHashes = &timestamp.ImprintHashes
 
 // request is a parsed TimeStampReq; every slice points into the request's bytes.
 type request struct {
@@ -105,7 +93,7 @@ func parseRequest(der []byte, req *request) *failure {
 	}
 	req.hashIdx = -1
 	for i := range imprintHashes {
-		if string(oid) == string(imprintHashes[i].oid) {
+		if string(oid) == string(imprintHashes[i].OID) {
 			req.hashIdx = i
 		}
 	}
@@ -115,7 +103,7 @@ func parseRequest(der []byte, req *request) *failure {
 		}
 		return &failure{failBadAlg, "unsupported hash algorithm: use SHA-256, SHA-384 or SHA-512"}
 	}
-	if len(hashed) != imprintHashes[req.hashIdx].hash.Size() {
+	if len(hashed) != imprintHashes[req.hashIdx].Hash.Size() {
 		return malformed("the hashed message's length does not match its algorithm")
 	}
 	req.imprint, req.hashed = imprint, hashed

@@ -12,8 +12,12 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/errkind"
@@ -206,11 +210,43 @@ func (s *Service) Stamp(ctx context.Context, der []byte) Reply {
 	if err != nil {
 		return refused(&failure{failSystemFailure, "encoding the token"})
 	}
-	rec := Record{Serial: hex.EncodeToString(serial[:]), GenTime: genTime, HashAlg: imprintHashes[req.hashIdx].name,
+	rec := Record{Serial: hex.EncodeToString(serial[:]), GenTime: genTime, HashAlg: imprintHashes[req.hashIdx].Name,
 		Imprint: bytes.Clone(req.hashed), Policy: s.policy, CreatedAt: genTime}
 	// The reply leaves only once its record is durable (L-21-2).
 	if err := s.cfg.Store.RecordTimestamp(ctx, rec); err != nil {
 		return refused(&failure{failSystemFailure, "the token could not be recorded"})
 	}
 	return Reply{DER: out, Status: StatusGranted, FailInfo: -1}
+}
+
+// StampDigest stamps a SHA-256 digest for the CSP's own records (the audit log's
+// checkpoints). It goes through Stamp, so the clock check, the record and the
+// signature check are those of every token, and returns the TimeStampToken (the
+// ContentInfo, carrying the TSA certificate and its chain), or an error when the
+// TSA refuses, e.g. while its clock is unsynchronised (L-21-1).
+func (s *Service) StampDigest(ctx context.Context, digest [32]byte) ([]byte, error) {
+	req, err := BuildRequest(crypto.SHA256, digest[:], nil, true, nil)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "TSA: building the request")
+	}
+	r := s.Stamp(ctx, req)
+	if r.Status != StatusGranted {
+		return nil, errkind.New(errkind.Unavailable, law.L21_1, "the TSA refused to stamp: %s", r.Reason)
+	}
+	tok, err := tokenOf(r.DER)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "TSA: reading its own reply")
+	}
+	return tok, nil
+}
+
+// tokenOf returns the TimeStampToken of a granted TimeStampResp.
+func tokenOf(resp []byte) ([]byte, error) {
+	in := cryptobyte.String(resp)
+	var body, tok cryptobyte.String
+	if !in.ReadASN1(&body, cbasn1.SEQUENCE) || !in.Empty() || !body.SkipASN1(cbasn1.SEQUENCE) ||
+		!body.ReadASN1Element(&tok, cbasn1.SEQUENCE) || !body.Empty() {
+		return nil, errors.New("a granted reply without a token")
+	}
+	return bytes.Clone(tok), nil
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/hex"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -44,7 +45,7 @@ func TestOpenSSL_L425(t *testing.T) {
 	reply := filepath.Join(f.dir, "r.tsr")
 	must(t, os.WriteFile(reply, rep.DER, 0o600))
 	text := mustOpenSSL(t, "ts", "-reply", "-in", reply, "-text")
-	tok, err := tsa.CheckReply(rep.DER, nil)
+	tok, err := timestamp.CheckReply(rep.DER, nil)
 	must(t, err)
 	for _, want := range []string{"Status: Granted", "Policy OID: 2.16.504.99.1.1.2", "Accuracy: 0x01 seconds",
 		"Nonce: 0x", "TSA: DirName:", "Tawthiq Demo TSA", "Serial number: 0x" + strings.ToUpper(hex.EncodeToString(tok.Serial)),
@@ -74,10 +75,10 @@ func TestOpenSSL_L425(t *testing.T) {
 	der, err = os.ReadFile(noCert)
 	must(t, err)
 	rep = f.svc.Stamp(t.Context(), der)
-	if _, err := tsa.CheckReply(rep.DER, nil); err == nil {
+	if _, err := timestamp.CheckReply(rep.DER, nil); err == nil {
 		t.Error("a token without certReq carries the certificate")
 	}
-	if _, err := tsa.CheckReply(rep.DER, f.tsa.Cert); err != nil {
+	if _, err := timestamp.CheckReply(rep.DER, f.tsa.Cert); err != nil {
 		t.Error(err)
 	}
 }
@@ -97,7 +98,7 @@ func TestGranted_L21_1(t *testing.T) {
 			req, err := tsa.BuildRequest(crypto.SHA256, h, c.nonce, true, c.policy)
 			must(t, err)
 			rep := f.svc.Stamp(t.Context(), req)
-			tok, err := tsa.CheckReply(rep.DER, nil)
+			tok, err := timestamp.CheckReply(rep.DER, nil)
 			must(t, err)
 			if tok.Status != tsa.StatusGranted || !bytes.Equal(tok.Imprint, h) || !bytes.Equal(tok.Nonce, c.nonce) ||
 				!tok.Policy.Equal(testPolicy) || !tok.GenTime.Equal(time.Date(2026, 3, 1, 12, 30, 45, 123_000_000, time.UTC)) {
@@ -164,7 +165,7 @@ func TestRefusals_L21_1(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f.sync.v.Store(c.clock)
 			rep := f.svc.Stamp(t.Context(), c.req)
-			tok, err := tsa.CheckReply(rep.DER, nil)
+			tok, err := timestamp.CheckReply(rep.DER, nil)
 			must(t, err)
 			if tok.Status != tsa.StatusRejection || failBit(t, tok.FailInfo) != c.bit || rep.FailInfo != c.bit {
 				t.Fatalf("status %d failInfo %x (%s), want rejection bit %d", tok.Status, tok.FailInfo, rep.Reason, c.bit)
@@ -199,7 +200,7 @@ func TestConcurrent_L21_2(t *testing.T) {
 			for range each {
 				req, _ := tsa.BuildRequest(crypto.SHA256, imprint(), nil, false, nil)
 				rep := f.svc.Stamp(t.Context(), req)
-				tok, err := tsa.CheckReply(rep.DER, f.tsa.Cert)
+				tok, err := timestamp.CheckReply(rep.DER, f.tsa.Cert)
 				if err != nil || tok.Status != tsa.StatusGranted {
 					t.Errorf("stamp: %v %s", err, rep.Reason)
 					return

@@ -688,3 +688,36 @@ func testConcurrentApprovals(t *testing.T, db *store.DB) {
 	must(t, err)
 	equal(t, "status", a.Status, ra.StatusApproved)
 }
+
+// testCheckpointTimestamps stores checkpoints with and without a time-stamp token:
+// the token is kept byte for byte in the checkpoint's row, an absent one reads back
+// as nil, and neither can be added or changed afterwards (L-21-2).
+func testCheckpointTimestamps(t *testing.T, db *store.DB) {
+	ctx := t.Context()
+	at := now()
+	var entries []auditlog.Entry
+	var cps []auditlog.Checkpoint
+	for i := range 3 {
+		e := entry(at, auditlog.ActionLogin, fmt.Sprint(i))
+		must(t, db.Append(ctx, e))
+		e.Seq = int64(i)
+		entries = append(entries, e)
+		c := checkpointOf(t, entries, at)
+		if i != 1 {
+			c.Timestamp = fmt.Appendf(nil, "\x30\x03token %d\x00\xff", i) // opaque to the store
+		}
+		must(t, db.PutCheckpoint(ctx, c))
+		cps = append(cps, c)
+	}
+	all, err := db.Checkpoints(ctx)
+	must(t, err)
+	equal(t, "checkpoints", all, cps)
+	if all[1].Timestamp != nil {
+		t.Fatalf("an unstamped checkpoint reads back with token %x", all[1].Timestamp)
+	}
+	latest, err := db.LatestCheckpoint(ctx)
+	must(t, err)
+	equal(t, "latest checkpoint", *latest, cps[2])
+	wantKind(t, exec(db, "UPDATE checkpoints SET timestamp_token = ? WHERE size = 2", []byte("late token")), errkind.Forbidden, law.L21_2)
+	wantKind(t, exec(db, "UPDATE checkpoints SET timestamp_token = NULL WHERE size = 1"), errkind.Forbidden, law.L21_2)
+}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"TestAuditLog_L21_2", testAuditLog},
 		{"TestFailedWriteLeavesNoEntry_L21_2", testFailedWrite},
 		{"TestCheckpoints_L21_2", testCheckpoints},
+		{"TestCheckpointTimestamps_L21_2", testCheckpointTimestamps},
 		{"TestImmutable_L21_2", testImmutable},
 		{"TestRetention_L21_2", testRetention},
 		{"TestConcurrentAppends_L21_2", testConcurrent},

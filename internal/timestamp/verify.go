@@ -1,7 +1,13 @@
-package tsa
+// Package timestamp reads and checks RFC 3161 time-stamp tokens and replies (RFC 5816
+// signing-certificate-v2), as a relying party does short of path building. It is
+// shared by the TSA, the signature creator and the audit log's verifier. Written by
+// hand with cryptobyte: the Go libraries that parse tokens also want to make them
+// their own way (LIBRARIES.md).
+package timestamp
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -11,6 +17,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/tawthiq/tawthiq/internal/issuance"
 )
 
 // Token is what CheckReply read from a granted reply.
@@ -19,8 +27,9 @@ type Token struct {
 	Policy   asn1.ObjectIdentifier
 	Serial   []byte // INTEGER contents
 	GenTime  time.Time
-	Imprint  []byte // hashedMessage
-	Nonce    []byte // INTEGER contents, nil if none
+	Imprint  []byte      // hashedMessage
+	HashAlg  crypto.Hash // the message imprint's hash; 0 if not one a TSA here accepts
+	Nonce    []byte      // INTEGER contents, nil if none
 	Signer   *x509.Certificate
 	FailInfo []byte // the failInfo BIT STRING when refused
 }
@@ -49,22 +58,61 @@ func CheckReply(der []byte, signer *x509.Certificate) (*Token, error) {
 		}
 		return t, nil
 	}
-	var ci, oid, explicit, sd cryptobyte.String
-	if !resp.ReadASN1(&ci, cbasn1.SEQUENCE) || !ci.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) ||
-		!ci.ReadASN1(&explicit, cbasn1.Tag(0).Constructed().ContextSpecific()) || !explicit.ReadASN1(&sd, cbasn1.SEQUENCE) {
+	var ci cryptobyte.String
+	if !resp.ReadASN1Element(&ci, cbasn1.SEQUENCE) {
 		return nil, errors.New("malformed ContentInfo")
 	}
+	var trusted []*x509.Certificate
+	if signer != nil {
+		trusted = []*x509.Certificate{signer}
+	}
+	if err := t.check(ci, trusted); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// CheckToken checks a bare TimeStampToken (the ContentInfo of a granted reply, as
+// kept beside each audit checkpoint) as CheckReply checks a reply's. The signer
+// must be one of trusted, matched by the token's signing-certificate-v2 hash; with
+// no trusted certificate, the time-stamping certificate the token carries is used,
+// which shows the token is intact but not who made it.
+func CheckToken(der []byte, trusted ...*x509.Certificate) (*Token, error) {
+	t := &Token{Status: StatusGranted}
+	if err := t.check(der, trusted); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// check verifies a TimeStampToken (RFC 3161 §2.4.2, a CMS SignedData over TSTInfo)
+// and fills t from its TSTInfo.
+func (t *Token) check(token []byte, trusted []*x509.Certificate) error {
+	in := cryptobyte.String(token)
+	var ci, explicit, sd cryptobyte.String
+	var ciType asn1.ObjectIdentifier
+	if !in.ReadASN1(&ci, cbasn1.SEQUENCE) || !in.Empty() || !ci.ReadASN1ObjectIdentifier(&ciType) ||
+		!ci.ReadASN1(&explicit, cbasn1.Tag(0).Constructed().ContextSpecific()) || !explicit.ReadASN1(&sd, cbasn1.SEQUENCE) {
+		return errors.New("malformed ContentInfo")
+	}
+	if !ciType.Equal(oidSignedData) {
+		return errors.New("the token is not a SignedData")
+	}
 	var version int64
-	var digestAlgs, eci, eType, eExplicit, eContent cryptobyte.String
+	var digestAlgs, eci, eExplicit, eContent cryptobyte.String
+	var eType asn1.ObjectIdentifier
 	if !sd.ReadASN1Integer(&version) || !sd.ReadASN1(&digestAlgs, cbasn1.SET) || !sd.ReadASN1(&eci, cbasn1.SEQUENCE) ||
-		!eci.ReadASN1(&eType, cbasn1.OBJECT_IDENTIFIER) || !eci.ReadASN1(&eExplicit, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!eci.ReadASN1ObjectIdentifier(&eType) || !eci.ReadASN1(&eExplicit, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
 		!eExplicit.ReadASN1(&eContent, cbasn1.OCTET_STRING) {
-		return nil, errors.New("malformed SignedData")
+		return errors.New("malformed SignedData")
+	}
+	if !eType.Equal(oidTSTInfo) {
+		return errors.New("the token does not sign a TSTInfo")
 	}
 	var certs cryptobyte.String
 	var hasCerts bool
 	if !sd.ReadOptionalASN1(&certs, &hasCerts, cbasn1.Tag(0).Constructed().ContextSpecific()) {
-		return nil, errors.New("malformed certificates")
+		return errors.New("malformed certificates")
 	}
 	var sis, si cryptobyte.String
 	var siVersion int64
@@ -73,29 +121,29 @@ func CheckReply(der []byte, signer *x509.Certificate) (*Token, error) {
 		!si.ReadASN1(&sid, cbasn1.SEQUENCE) || !si.ReadASN1Element(&digestAlg, cbasn1.SEQUENCE) ||
 		!si.ReadASN1Element(&attrs, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
 		!si.ReadASN1Element(&sigAlg, cbasn1.SEQUENCE) || !si.ReadASN1(&sig, cbasn1.OCTET_STRING) {
-		return nil, errors.New("malformed SignerInfo")
+		return errors.New("malformed SignerInfo")
 	}
-	if hasCerts && signer == nil {
+	var signer *x509.Certificate
+	if len(trusted) == 1 {
+		signer = trusted[0]
+	}
+	if hasCerts && len(trusted) == 0 {
 		var c cryptobyte.String
 		for !certs.Empty() && signer == nil {
 			if !certs.ReadASN1Element(&c, cbasn1.SEQUENCE) {
-				return nil, errors.New("malformed certificate")
+				return errors.New("malformed certificate")
 			}
 			cert, err := x509.ParseCertificate(c)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if cert.Subject.String() != "" && len(cert.ExtKeyUsage) == 1 && cert.ExtKeyUsage[0] == x509.ExtKeyUsageTimeStamping {
 				signer = cert
 			}
 		}
 	}
-	if signer == nil {
-		return nil, errors.New("no signer certificate")
-	}
-	t.Signer = signer
 	if err := t.readTSTInfo(eContent); err != nil {
-		return nil, err
+		return err
 	}
 	// The signed attributes are signed as a SET OF (RFC 5652 §5.4).
 	signed := bytes.Clone(attrs)
@@ -108,48 +156,63 @@ func CheckReply(der []byte, signer *x509.Certificate) (*Token, error) {
 		var attr, values cryptobyte.String
 		var typ asn1.ObjectIdentifier
 		if !set.ReadASN1(&attr, cbasn1.SEQUENCE) || !attr.ReadASN1ObjectIdentifier(&typ) || !attr.ReadASN1(&values, cbasn1.SET) {
-			return nil, errors.New("malformed signed attribute")
+			return errors.New("malformed signed attribute")
 		}
 		switch {
 		case typ.Equal(oidMessageDigest):
 			var d cryptobyte.String
 			if !values.ReadASN1(&d, cbasn1.OCTET_STRING) {
-				return nil, errors.New("malformed message digest")
+				return errors.New("malformed message digest")
 			}
 			digest = d
 		case typ.Equal(oidSigningCertificateV):
 			var scv2, ids, id, h cryptobyte.String
 			if !values.ReadASN1(&scv2, cbasn1.SEQUENCE) || !scv2.ReadASN1(&ids, cbasn1.SEQUENCE) || !ids.ReadASN1(&id, cbasn1.SEQUENCE) {
-				return nil, errors.New("malformed signing-certificate-v2")
+				return errors.New("malformed signing-certificate-v2")
 			}
 			id.SkipOptionalASN1(cbasn1.SEQUENCE) // a hash other than the default would be here; we write SHA-256
 			if !id.ReadASN1(&h, cbasn1.OCTET_STRING) {
-				return nil, errors.New("malformed ESSCertIDv2")
+				return errors.New("malformed ESSCertIDv2")
 			}
 			certHash = h
 		}
 	}
 	if digest == nil || certHash == nil {
-		return nil, errors.New("message-digest or signing-certificate-v2 missing")
+		return errors.New("message-digest or signing-certificate-v2 missing")
 	}
+	if len(trusted) > 1 {
+		// Several TSA certificates (one renewed, say): the token names its own.
+		for _, c := range trusted {
+			if sum := sha256.Sum256(c.Raw); bytes.Equal(sum[:], certHash) {
+				signer = c
+			}
+		}
+		if signer == nil {
+			return errors.New("the token was signed by none of the given TSA certificates")
+		}
+	}
+	if signer == nil {
+		return errors.New("no signer certificate")
+	}
+	t.Signer = signer
 	if sum := sha256.Sum256(signer.Raw); !bytes.Equal(sum[:], certHash) {
-		return nil, errors.New("signing-certificate-v2 does not name the signer's certificate")
+		return errors.New("signing-certificate-v2 does not name the signer's certificate")
 	}
 	alg, h, err := signatureAlgorithmOf(sigAlg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if h != 0 {
 		hh := h.New()
 		hh.Write(eContent)
 		if !bytes.Equal(hh.Sum(nil), digest) {
-			return nil, errors.New("the message digest does not match TSTInfo")
+			return errors.New("the message digest does not match TSTInfo")
 		}
 	}
 	if err := signer.CheckSignature(alg, signed, sig); err != nil {
-		return nil, fmt.Errorf("token signature: %w", err)
+		return fmt.Errorf("token signature: %w", err)
 	}
-	return t, nil
+	return nil
 }
 
 func (t *Token) readTSTInfo(der []byte) error {
@@ -167,6 +230,14 @@ func (t *Token) readTSTInfo(der []byte) error {
 		return fmt.Errorf("genTime: %w", err)
 	}
 	t.GenTime, t.Imprint, t.Serial = g, hashed, serial
+	var hashOID cryptobyte.String
+	if alg.ReadASN1(&hashOID, cbasn1.OBJECT_IDENTIFIER) {
+		for _, h := range ImprintHashes {
+			if bytes.Equal(hashOID, h.OID) {
+				t.HashAlg = h.Hash
+			}
+		}
+	}
 	tst.SkipOptionalASN1(cbasn1.SEQUENCE) // accuracy
 	tst.SkipOptionalASN1(cbasn1.BOOLEAN)  // ordering
 	var nonce cryptobyte.String
@@ -181,11 +252,35 @@ func (t *Token) readTSTInfo(der []byte) error {
 }
 
 // signatureAlgorithmOf maps the SignerInfo's signatureAlgorithm to what verifies it.
-func signatureAlgorithmOf(algID []byte) (x509.SignatureAlgorithm, cryptoHash, error) {
-	for _, a := range knownSigAlgs {
-		if bytes.Equal(a.id, algID) {
-			return a.alg, a.hash, nil
-		}
+func signatureAlgorithmOf(algID []byte) (x509.SignatureAlgorithm, crypto.Hash, error) {
+	alg, hash, ok := issuance.SignatureAlgorithmOf(algID)
+	if !ok {
+		return 0, 0, errors.New("unsupported signature algorithm")
 	}
-	return 0, 0, errors.New("unsupported signature algorithm")
+	return alg, hash, nil
+}
+
+// PKIStatus values (RFC 3161 2.4.2).
+const (
+	StatusGranted   = 0
+	StatusRejection = 2
+)
+
+var (
+	oidSignedData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	oidTSTInfo             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
+	oidMessageDigest       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidSigningCertificateV = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47} // RFC 5035 signing-certificate-v2
+)
+
+// ImprintHashes are the hashes a message imprint may use here (SHA-1 is refused),
+// with their OID contents and the name the TSA records.
+var ImprintHashes = [...]struct {
+	OID  []byte
+	Hash crypto.Hash
+	Name string
+}{
+	{[]byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01}, crypto.SHA256, "sha256"},
+	{[]byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02}, crypto.SHA384, "sha384"},
+	{[]byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03}, crypto.SHA512, "sha512"},
 }

@@ -1,0 +1,262 @@
+// Package signature creates advanced electronic signatures: CAdES (ETSI EN 319
+// 122-1) baseline levels B-B and B-T, detached or enveloping. It is mechanism
+// only — no database, no network: the caller brings the holder's key (L-6, L-9),
+// its certificate chain, the clock and, for B-T, a time-stamping authority.
+// Every signature is verified before it is returned (STYLE #8).
+package signature
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/issuance"
+	"github.com/tawthiq/tawthiq/internal/law"
+	"github.com/tawthiq/tawthiq/internal/signature/cms"
+)
+
+// Level is a CAdES baseline level (ETSI EN 319 122-1 §4.1).
+type Level int
+
+// Levels SignCAdES makes; the zero value is B-B.
+const (
+	BB Level = iota // signed attributes only
+	BT              // plus a signature time-stamp: a proven date (L-417-3, L-425)
+)
+
+func (l Level) String() string {
+	switch l {
+	case BB:
+		return "B-B"
+	case BT:
+		return "B-T"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// Stamper returns an RFC 3161 TimeStampToken (the DER ContentInfo, carrying the
+// TSA's certificate) over a SHA-256 digest; *tsa.Service is one.
+type Stamper interface {
+	StampDigest(ctx context.Context, digest [32]byte) (token []byte, err error)
+}
+
+// Options says how to sign. The zero value makes a B-B enveloping signature at time.Now.
+type Options struct {
+	Detached bool // leave eContent out: the signed bytes travel apart
+	Level    Level
+	Stamper  Stamper          // required for B-T
+	Now      func() time.Time // the signing time; nil is time.Now
+}
+
+// SignCAdES signs content with signer, whose certificate is chain[0]; chain[1:]
+// are its issuers up to, not including, the root. It returns a CMS ContentInfo
+// (DER) holding one SignedData with one SignerInfo, verified before it leaves.
+func SignCAdES(ctx context.Context, content []byte, signer crypto.Signer, chain []*x509.Certificate, opts Options) ([]byte, error) {
+	if signer == nil || len(chain) == 0 || chain[0] == nil {
+		return nil, errkind.New(errkind.Invalid, law.L417_2, "a signature needs the signer's key and certificate")
+	}
+	cert := chain[0]
+	if pk, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pk.Equal(cert.PublicKey) {
+		return nil, errkind.New(errkind.Invalid, law.L417_2, "the key does not match the signer's certificate")
+	}
+	for _, c := range chain[1:] {
+		if c == nil {
+			return nil, errkind.New(errkind.Invalid, law.LInternal, "a nil certificate in the chain")
+		}
+	}
+	if opts.Level != BB && opts.Level != BT {
+		return nil, errkind.New(errkind.Invalid, law.LInternal, "unknown CAdES level %v", opts.Level)
+	}
+	if opts.Level == BT && opts.Stamper == nil {
+		return nil, errkind.New(errkind.Invalid, law.L417_3, "a B-T signature needs a time-stamping authority")
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	signingTime := now().UTC().Truncate(time.Second) // UTCTime has no fractions (RFC 5652 §11.3)
+	if err := usableAt(cert, signingTime); err != nil {
+		return nil, err
+	}
+	if cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		return nil, errkind.New(errkind.Invalid, law.L6, "the signer's certificate is not for signatures (key usage)")
+	}
+	sigAlgID, sigHash, x509Alg, err := issuance.SignatureAlgorithmFor(signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	digestHash := sigHash
+	if digestHash == 0 {
+		digestHash = crypto.SHA512 // Ed25519 signs the attributes themselves (RFC 8419 §3)
+	}
+	h := digestHash.New()
+	h.Write(content)
+	attrs, err := signedAttributes(cert, h.Sum(nil), signingTime)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "encoding the signed attributes")
+	}
+	// L-9: the signature covers exactly these bytes, whose digest binds the content.
+	sig, err := issuance.SignDigestOf(signer, sigHash, attrs)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "the signer's key could not sign")
+	}
+	var unsigned []byte
+	if opts.Level == BT {
+		if unsigned, err = timeStampAttribute(ctx, opts.Stamper, sig, cert); err != nil {
+			return nil, err
+		}
+	}
+	out, err := assemble(content, opts.Detached, chain, digestHash, cert, attrs, sigAlgID, sig, unsigned)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "assembling the CMS signature")
+	}
+	// STYLE #8: read back what leaves, as a relying party would, and check it.
+	if err := checkProduced(out, content, cert, x509Alg, sigAlgID, opts); err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "the produced signature does not verify (L-6)")
+	}
+	return out, nil
+}
+
+// usableAt refuses a certificate outside its validity period at t (L-25).
+func usableAt(c *x509.Certificate, t time.Time) error {
+	if t.Before(c.NotBefore) {
+		return errkind.New(errkind.Invalid, law.L25, "the signer's certificate is not valid before %s", c.NotBefore.UTC().Format(time.RFC3339))
+	}
+	if t.After(c.NotAfter) {
+		return errkind.New(errkind.Invalid, law.L25, "the signer's certificate expired at %s: an expired key may not sign", c.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// signedAttributes writes the SET OF the signer signs: content-type, signing-time,
+// message-digest and signing-certificate-v2 (ETSI EN 319 122-1 §5.2), DER-sorted.
+func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Time) ([]byte, error) {
+	var ct, st, md, scv2 cryptobyte.Builder
+	ct.AddASN1ObjectIdentifier(cms.OIDData)
+	if y := signingTime.Year(); y >= 1950 && y < 2050 {
+		st.AddASN1UTCTime(signingTime)
+	} else {
+		st.AddASN1GeneralizedTime(signingTime)
+	}
+	md.AddASN1OctetString(digest)
+	cms.AddSigningCertificateV2(&scv2, cert)
+	ctv, err1 := ct.Bytes()
+	stv, err2 := st.Bytes()
+	mdv, err3 := md.Bytes()
+	scv2Attr, err4 := scv2.Bytes()
+	for _, err := range []error{err1, err2, err3, err4} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	ctAttr, err := cms.Attribute(cms.OIDContentType, ctv)
+	if err != nil {
+		return nil, err
+	}
+	stAttr, err := cms.Attribute(cms.OIDSigningTime, stv)
+	if err != nil {
+		return nil, err
+	}
+	mdAttr, err := cms.Attribute(cms.OIDMessageDigest, mdv)
+	if err != nil {
+		return nil, err
+	}
+	return cms.Set([][]byte{ctAttr, stAttr, mdAttr, scv2Attr})
+}
+
+// timeStampAttribute gets a token over SHA-256 of the signature value, checks
+// it, and writes the unsigned attributes [1] holding signature-time-stamp
+// (ETSI EN 319 122-1 §5.3).
+func timeStampAttribute(ctx context.Context, s Stamper, sig []byte, cert *x509.Certificate) ([]byte, error) {
+	digest := sha256.Sum256(sig)
+	token, err := s.StampDigest(ctx, digest)
+	if err != nil {
+		e := errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority did not stamp the signature")
+		e.Rule = errkind.As(err).Rule // e.g. L-21-1: the TSA's clock is not trustworthy now
+		return nil, e
+	}
+	genTime, err := checkToken(token, digest[:])
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable token")
+	}
+	// L-25: the proven time, not only the claimed one, falls within the certificate's life.
+	if err := usableAt(cert, genTime); err != nil {
+		return nil, err
+	}
+	attr, err := cms.Attribute(cms.OIDSignatureTimeStampTok, token)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "encoding the signature time-stamp")
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(attr) })
+	return b.Bytes()
+}
+
+// assemble writes ContentInfo { signedData, SignedData } (RFC 5652 §5.1).
+func assemble(content []byte, detached bool, chain []*x509.Certificate, digestHash crypto.Hash,
+	cert *x509.Certificate, attrs, sigAlgID, sig, unsigned []byte) ([]byte, error) {
+	ders := make([][]byte, 0, len(chain))
+	for _, c := range chain {
+		if !containsDER(ders, c.Raw) {
+			ders = append(ders, c.Raw)
+		}
+	}
+	certSet, err := cms.Set(ders)
+	if err != nil {
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // ContentInfo
+		b.AddASN1ObjectIdentifier(cms.OIDSignedData)
+		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // SignedData
+				b.AddASN1Int64(1) // id-data, issuerAndSerialNumber, no attribute certificates
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { cms.AddDigestAlgorithm(b, digestHash) })
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // EncapsulatedContentInfo
+					b.AddASN1ObjectIdentifier(cms.OIDData)
+					if !detached {
+						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+							b.AddASN1OctetString(content)
+						})
+					}
+				})
+				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+					b.AddBytes(cms.Contents(certSet))
+				})
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { // SignerInfos
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1Int64(1) // sid is issuerAndSerialNumber
+						cms.AddIssuerAndSerial(b, cert)
+						cms.AddDigestAlgorithm(b, digestHash)
+						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+							b.AddBytes(cms.Contents(attrs)) // [0] IMPLICIT: the signed SET OF, retagged
+						})
+						b.AddBytes(sigAlgID)
+						b.AddASN1OctetString(sig)
+						if unsigned != nil {
+							b.AddBytes(unsigned)
+						}
+					})
+				})
+			})
+		})
+	})
+	return b.Bytes()
+}
+
+func containsDER(s [][]byte, d []byte) bool {
+	for _, e := range s {
+		if bytes.Equal(e, d) {
+			return true
+		}
+	}
+	return false
+}

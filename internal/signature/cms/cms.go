@@ -1,0 +1,111 @@
+// Package cms holds the DER pieces of CMS (RFC 5652) and ESS (RFC 5035) that
+// every SignedData tawthiq writes shares — CAdES signatures and RFC 3161 tokens:
+// the OIDs, IssuerAndSerialNumber, the signing-certificate-v2 attribute and the
+// DER ordering of a SET OF.
+package cms
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"slices"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// Object identifiers of RFC 5652, RFC 5035 and RFC 3161.
+var (
+	OIDData                  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	OIDSignedData            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	OIDContentType           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	OIDMessageDigest         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	OIDSigningTime           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	OIDTSTInfo               = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
+	OIDSigningCertificateV2  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	OIDSignatureTimeStampTok = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14} // id-aa-signatureTimeStampToken
+)
+
+// DigestOIDs are the digest algorithms tawthiq writes, by crypto.Hash.
+var DigestOIDs = map[crypto.Hash]asn1.ObjectIdentifier{
+	crypto.SHA256: {2, 16, 840, 1, 101, 3, 4, 2, 1},
+	crypto.SHA384: {2, 16, 840, 1, 101, 3, 4, 2, 2},
+	crypto.SHA512: {2, 16, 840, 1, 101, 3, 4, 2, 3},
+}
+
+// AddDigestAlgorithm writes the AlgorithmIdentifier of h with absent parameters (RFC 5754 §2).
+func AddDigestAlgorithm(b *cryptobyte.Builder, h crypto.Hash) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(DigestOIDs[h]) })
+}
+
+// AddIssuerAndSerial writes the IssuerAndSerialNumber of c (RFC 5652 §10.2.4).
+func AddIssuerAndSerial(b *cryptobyte.Builder, c *x509.Certificate) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(c.RawIssuer)
+		b.AddASN1BigInt(c.SerialNumber)
+	})
+}
+
+// AddSigningCertificateV2 writes the signing-certificate-v2 Attribute naming c
+// alone (RFC 5035 §3): one ESSCertIDv2 with the SHA-256 default hash (so no
+// hashAlgorithm) and its IssuerSerial.
+func AddSigningCertificateV2(b *cryptobyte.Builder, c *x509.Certificate) {
+	certHash := sha256.Sum256(c.Raw)
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(OIDSigningCertificateV2)
+		b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // SigningCertificateV2
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // certs
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // ESSCertIDv2
+						b.AddASN1OctetString(certHash[:])
+						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // IssuerSerial
+							b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // GeneralNames
+								b.AddASN1(cbasn1.Tag(4).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(c.RawIssuer) })
+							})
+							b.AddASN1BigInt(c.SerialNumber)
+						})
+					})
+				})
+			})
+		})
+	})
+}
+
+// Attribute returns the DER Attribute of type oid with one value, an already encoded element.
+func Attribute(oid asn1.ObjectIdentifier, value []byte) ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(oid)
+		b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddBytes(value) })
+	})
+	return b.Bytes()
+}
+
+// SortDER orders the elements of a SET OF by their encodings (X.690 §11.6).
+func SortDER(s [][]byte) { slices.SortFunc(s, bytes.Compare) }
+
+// Set returns the DER SET OF the given elements, sorted in place.
+func Set(elems [][]byte) ([]byte, error) {
+	SortDER(elems)
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+		for _, e := range elems {
+			b.AddBytes(e)
+		}
+	})
+	return b.Bytes()
+}
+
+// Contents returns the contents of one DER element, or nil if der is not one:
+// how a signed SET OF becomes the [0] IMPLICIT signedAttrs (RFC 5652 §5.4).
+func Contents(der []byte) []byte {
+	s := cryptobyte.String(der)
+	var out cryptobyte.String
+	var tag cbasn1.Tag
+	if !s.ReadAnyASN1(&out, &tag) || !s.Empty() {
+		return nil
+	}
+	return out
+}

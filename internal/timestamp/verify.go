@@ -19,6 +19,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/tawthiq/tawthiq/internal/issuance"
+	"github.com/tawthiq/tawthiq/internal/signature/cms"
 )
 
 // Token is what CheckReply read from a granted reply.
@@ -95,7 +96,7 @@ func (t *Token) check(token []byte, trusted []*x509.Certificate) error {
 		!ci.ReadASN1(&explicit, cbasn1.Tag(0).Constructed().ContextSpecific()) || !explicit.ReadASN1(&sd, cbasn1.SEQUENCE) {
 		return errors.New("malformed ContentInfo")
 	}
-	if !ciType.Equal(oidSignedData) {
+	if !ciType.Equal(cms.OIDSignedData) {
 		return errors.New("the token is not a SignedData")
 	}
 	var version int64
@@ -106,7 +107,7 @@ func (t *Token) check(token []byte, trusted []*x509.Certificate) error {
 		!eExplicit.ReadASN1(&eContent, cbasn1.OCTET_STRING) {
 		return errors.New("malformed SignedData")
 	}
-	if !eType.Equal(oidTSTInfo) {
+	if !eType.Equal(cms.OIDTSTInfo) {
 		return errors.New("the token does not sign a TSTInfo")
 	}
 	var certs cryptobyte.String
@@ -159,13 +160,13 @@ func (t *Token) check(token []byte, trusted []*x509.Certificate) error {
 			return errors.New("malformed signed attribute")
 		}
 		switch {
-		case typ.Equal(oidMessageDigest):
+		case typ.Equal(cms.OIDMessageDigest):
 			var d cryptobyte.String
 			if !values.ReadASN1(&d, cbasn1.OCTET_STRING) {
 				return errors.New("malformed message digest")
 			}
 			digest = d
-		case typ.Equal(oidSigningCertificateV):
+		case typ.Equal(cms.OIDSigningCertificateV2):
 			var scv2, ids, id, h cryptobyte.String
 			if !values.ReadASN1(&scv2, cbasn1.SEQUENCE) || !scv2.ReadASN1(&ids, cbasn1.SEQUENCE) || !ids.ReadASN1(&id, cbasn1.SEQUENCE) {
 				return errors.New("malformed signing-certificate-v2")
@@ -264,13 +265,6 @@ func signatureAlgorithmOf(algID []byte) (x509.SignatureAlgorithm, crypto.Hash, e
 const (
 	StatusGranted   = 0
 	StatusRejection = 2
-)
-
-var (
-	oidSignedData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidTSTInfo             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
-	oidMessageDigest       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSigningCertificateV = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47} // RFC 5035 signing-certificate-v2
 )
 
 // ImprintHashes are the hashes a message imprint may use here (SHA-1 is refused),

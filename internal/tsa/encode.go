@@ -1,16 +1,15 @@
 package tsa
 
 import (
-	"bytes"
 	"crypto"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/asn1"
-	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/tawthiq/tawthiq/internal/signature/cms"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
 )
 
 // PKIStatus values (RFC 3161 §2.4.2).
@@ -20,20 +19,12 @@ const (
 )
 
 var (
-	oidSignedData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidTSTInfo             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
-	oidContentType         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSigningCertificateV = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47} // RFC 5035 signing-certificate-v2
-	oidQCStatements        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 3}
+	oidQCStatements = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 3}
 	// OIDQualifiedTimestamp is esi4-qtstStatement-1 (ETSI EN 319 422 §9.1): the token is
 	// a qualified electronic time-stamp (L-417-3, L-425).
 	OIDQualifiedTimestamp = asn1.ObjectIdentifier{0, 4, 0, 19422, 1, 1}
-	oidDigest             = map[crypto.Hash]asn1.ObjectIdentifier{
-		crypto.SHA256: {2, 16, 840, 1, 101, 3, 4, 2, 1},
-		crypto.SHA384: {2, 16, 840, 1, 101, 3, 4, 2, 2},
-		crypto.SHA512: {2, 16, 840, 1, 101, 3, 4, 2, 3},
-	}
+	// oidDigest are the message-imprint algorithms a request may name: the CMS ones.
+	oidDigest = cms.DigestOIDs
 )
 
 // fixed are the parts of every token that depend only on the TSA's configuration,
@@ -89,58 +80,28 @@ func newFixed(c *Config, sigAlgID []byte, sigHash crypto.Hash) (*fixed, error) {
 			})
 		})
 	}
-	f.digestAlg = build(func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidDigest[f.digest]) })
-	})
-	f.sid = build(func(b *cryptobyte.Builder) { addIssuerAndSerial(b, c.Cert) })
-	f.certs = build(func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-			ders := [][]byte{c.Cert.Raw}
-			for _, ch := range c.Chain {
-				ders = append(ders, ch.Raw)
-			}
-			// A SET OF in DER is sorted by encoding.
-			sortDER(ders)
-			for _, d := range ders {
-				b.AddBytes(d)
-			}
-		})
-	})
-	f.ctAttr = build(func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidContentType)
-			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidTSTInfo) })
-		})
-	})
-	certHash := sha256.Sum256(c.Cert.Raw)
-	f.scv2Attr = build(func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidSigningCertificateV)
-			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // SigningCertificateV2
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // certs
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // ESSCertIDv2; hashAlgorithm: the SHA-256 default
-							b.AddASN1OctetString(certHash[:])
-							b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // IssuerSerial
-								b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // GeneralNames
-									b.AddASN1(cbasn1.Tag(4).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(c.Cert.RawIssuer) })
-								})
-								b.AddASN1BigInt(c.Cert.SerialNumber)
-							})
-						})
-					})
-				})
-			})
-		})
+	f.digestAlg = build(func(b *cryptobyte.Builder) { cms.AddDigestAlgorithm(b, f.digest) })
+	f.sid = build(func(b *cryptobyte.Builder) { cms.AddIssuerAndSerial(b, c.Cert) })
+	f.scv2Attr = build(func(b *cryptobyte.Builder) { cms.AddSigningCertificateV2(b, c.Cert) })
+	tstInfoOID := build(func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(cms.OIDTSTInfo) })
+	if err != nil {
+		return nil, err
+	}
+	if f.ctAttr, err = cms.Attribute(cms.OIDContentType, tstInfoOID); err != nil {
+		return nil, err
+	}
+	ders := [][]byte{c.Cert.Raw}
+	for _, ch := range c.Chain {
+		ders = append(ders, ch.Raw)
+	}
+	certSet, err := cms.Set(ders)
+	if err != nil {
+		return nil, err
+	}
+	f.certs = build(func(b *cryptobyte.Builder) { // [0] IMPLICIT: the SET OF, retagged
+		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(cms.Contents(certSet)) })
 	})
 	return f, err
-}
-
-func addIssuerAndSerial(b *cryptobyte.Builder, c *x509.Certificate) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddBytes(c.RawIssuer)
-		b.AddASN1BigInt(c.SerialNumber)
-	})
 }
 
 // addAccuracy writes Accuracy (RFC 3161 §2.4.2): seconds, then millis and micros in 1..999.
@@ -203,23 +164,12 @@ func (f *fixed) tstInfo(req *request, serial []byte, genTime time.Time) ([]byte,
 // §5.4): content-type, message-digest, signing-certificate-v2 (RFC 5816), sorted.
 func (f *fixed) signedAttrs(digest []byte) ([]byte, error) {
 	var md cryptobyte.Builder
-	md.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(oidMessageDigest)
-		b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest) })
-	})
+	cms.AddAttribute(&md, cms.OIDMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest) })
 	mdAttr, err := md.Bytes()
 	if err != nil {
 		return nil, err
 	}
-	attrs := [][]byte{f.ctAttr, mdAttr, f.scv2Attr}
-	sortDER(attrs)
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-		for _, a := range attrs {
-			b.AddBytes(a)
-		}
-	})
-	return b.Bytes()
+	return cms.Set([][]byte{f.ctAttr, mdAttr, f.scv2Attr})
 }
 
 // token writes the ContentInfo of the SignedData around tstInfo.
@@ -228,13 +178,13 @@ func (f *fixed) token(tstInfo, attrs, sig []byte, certReq bool) ([]byte, error) 
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // TimeStampResp
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1Int64(StatusGranted) })
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // ContentInfo
-			b.AddASN1ObjectIdentifier(oidSignedData)
+			b.AddASN1ObjectIdentifier(cms.OIDSignedData)
 			b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
 				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // SignedData
 					b.AddASN1Int64(3) // eContentType is not id-data (RFC 5652 §5.1)
 					b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddBytes(f.digestAlg) })
 					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // EncapsulatedContentInfo
-						b.AddASN1ObjectIdentifier(oidTSTInfo)
+						b.AddASN1ObjectIdentifier(cms.OIDTSTInfo)
 						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
 							b.AddASN1OctetString(tstInfo)
 						})
@@ -249,7 +199,7 @@ func (f *fixed) token(tstInfo, attrs, sig []byte, certReq bool) ([]byte, error) 
 							b.AddBytes(f.digestAlg)
 							// [0] IMPLICIT: the signed SET OF with its tag replaced.
 							b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-								b.AddBytes(setContents(attrs))
+								b.AddBytes(cms.Contents(attrs))
 							})
 							b.AddBytes(f.sigAlg)
 							b.AddASN1OctetString(sig)
@@ -260,17 +210,6 @@ func (f *fixed) token(tstInfo, attrs, sig []byte, certReq bool) ([]byte, error) 
 		})
 	})
 	return b.Bytes()
-}
-
-// setContents returns the contents of a DER element.
-func setContents(der []byte) []byte {
-	s := cryptobyte.String(der)
-	var out cryptobyte.String
-	var tag cbasn1.Tag
-	if !s.ReadAnyASN1(&out, &tag) {
-		return nil
-	}
-	return out
 }
 
 // refusal writes a TimeStampResp without a token: rejection, a reason and the failure bit.
@@ -291,12 +230,4 @@ func refusal(f *failure) []byte {
 		})
 	})
 	return b.BytesOrPanic()
-}
-
-func sortDER(s [][]byte) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && bytes.Compare(s[j-1], s[j]) > 0; j-- {
-			s[j-1], s[j] = s[j], s[j-1]
-		}
-	}
 }

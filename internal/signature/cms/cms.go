@@ -76,11 +76,16 @@ func AddSigningCertificateV2(b *cryptobyte.Builder, c *x509.Certificate) {
 // Attribute returns the DER Attribute of type oid with one value, an already encoded element.
 func Attribute(oid asn1.ObjectIdentifier, value []byte) ([]byte, error) {
 	var b cryptobyte.Builder
+	AddAttribute(&b, oid, func(b *cryptobyte.Builder) { b.AddBytes(value) })
+	return b.Bytes()
+}
+
+// AddAttribute writes the Attribute of type oid with the one value that value writes.
+func AddAttribute(b *cryptobyte.Builder, oid asn1.ObjectIdentifier, value cryptobyte.BuilderContinuation) {
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1ObjectIdentifier(oid)
-		b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddBytes(value) })
+		b.AddASN1(cbasn1.SET, value)
 	})
-	return b.Bytes()
 }
 
 // SortDER orders the elements of a SET OF by their encodings (X.690 §11.6).

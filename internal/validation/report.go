@@ -1,0 +1,101 @@
+package validation
+
+import (
+	"time"
+
+	"github.com/tawthiq/tawthiq/internal/law"
+)
+
+// Indication is an ETSI EN 319 102-1 §5.1.3 main status indication.
+type Indication string
+
+// The three main indications (EN 319 102-1 Table 4).
+const (
+	TotalPassed   Indication = "TOTAL-PASSED"
+	TotalFailed   Indication = "TOTAL-FAILED"
+	Indeterminate Indication = "INDETERMINATE"
+)
+
+// SubIndication is an EN 319 102-1 Table 5 sub-indication; "" with TOTAL-PASSED.
+type SubIndication string
+
+// The sub-indications this validator gives, spelled as EN 319 102-1 Table 5 does.
+const (
+	FormatFailure                  SubIndication = "FORMAT_FAILURE"     // TOTAL-FAILED or INDETERMINATE
+	HashFailure                    SubIndication = "HASH_FAILURE"       // TOTAL-FAILED
+	SigCryptoFailure               SubIndication = "SIG_CRYPTO_FAILURE" // TOTAL-FAILED
+	Revoked                        SubIndication = "REVOKED"            // TOTAL-FAILED
+	NotYetValid                    SubIndication = "NOT_YET_VALID"      // TOTAL-FAILED (§5.6.2.4)
+	NoSigningCertificateFound      SubIndication = "NO_SIGNING_CERTIFICATE_FOUND"
+	NoCertificateChainFound        SubIndication = "NO_CERTIFICATE_CHAIN_FOUND"
+	CertificateChainGeneralFailure SubIndication = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+	RevokedNoPOE                   SubIndication = "REVOKED_NO_POE"
+	RevokedCANoPOE                 SubIndication = "REVOKED_CA_NO_POE"
+	OutOfBoundsNoPOE               SubIndication = "OUT_OF_BOUNDS_NO_POE"
+	TryLater                       SubIndication = "TRY_LATER"
+	SignedDataNotFound             SubIndication = "SIGNED_DATA_NOT_FOUND"
+)
+
+// TimeSource says where the proven time comes from.
+type TimeSource string
+
+const (
+	// ByTimeStamp: a valid signature-time-stamp from a TSA that chains to Roots (L-425).
+	ByTimeStamp TimeSource = "signature-time-stamp"
+	// ByValidationTime: no usable time-stamp; the proof is only that the signature
+	// exists at the validation time. The signing-time attribute is only claimed.
+	ByValidationTime TimeSource = "validation-time"
+)
+
+// Report is the outcome of Validate, meant to be marshalled as JSON; field names are stable.
+type Report struct {
+	Indication    Indication    `json:"indication"`
+	SubIndication SubIndication `json:"subIndication,omitempty"`
+	Reason        string        `json:"reason"`
+	Level         string        `json:"level,omitempty"`    // "B-B" or "B-T"
+	Detached      bool          `json:"detached"`           // the signed content travels apart
+	Signer        *Signer       `json:"signer,omitempty"`   // nil when no signing certificate was found
+	Chain         []string      `json:"chain,omitempty"`    // subjects from the signer to the trust anchor
+	ValidationAt  time.Time     `json:"validationTime"`     // Options.Now
+	ProvenTime    time.Time     `json:"provenTime"`         // best-signature-time (EN 319 102-1 §5.6.2.4)
+	ProvenBy      TimeSource    `json:"provenBy"`           // how ProvenTime is known
+	ClaimedTime   *time.Time    `json:"claimedSigningTime"` // the signing-time attribute; null when absent
+	TimeStamp     *TimeStamp    `json:"timeStamp,omitempty"`
+	Qualified     bool          `json:"qualified"`
+	QualifiedWhy  string        `json:"qualifiedReason"`
+	Warnings      []string      `json:"warnings,omitempty"`
+	Conclusions   []Conclusion  `json:"conclusions"`
+}
+
+// Signer is the signer's identity as its certificate certifies it (L-417-2).
+type Signer struct {
+	Subject                string    `json:"subject"`
+	Serial                 string    `json:"certificateSerial"` // hexadecimal
+	Issuer                 string    `json:"issuer"`
+	CommonName             string    `json:"commonName,omitempty"`
+	GivenName              string    `json:"givenName,omitempty"`
+	Surname                string    `json:"surname,omitempty"`
+	Pseudonym              string    `json:"pseudonym,omitempty"`
+	SerialNumber           string    `json:"serialNumber,omitempty"` // the subject's identifier, e.g. IDCMA-...
+	Organization           string    `json:"organization,omitempty"`
+	OrganizationIdentifier string    `json:"organizationIdentifier,omitempty"`
+	Country                string    `json:"country,omitempty"`
+	NotBefore              time.Time `json:"notBefore"`
+	NotAfter               time.Time `json:"notAfter"`
+}
+
+// TimeStamp describes the signature-time-stamp that was used, or why none was.
+type TimeStamp struct {
+	GenTime   time.Time `json:"genTime"`
+	TSA       string    `json:"tsa"`       // the TSA certificate's subject
+	Trusted   bool      `json:"trusted"`   // the TSA chains to Roots at genTime
+	Qualified bool      `json:"qualified"` // carries the EN 319 422 esi4-qtstStatement-1 statement and is trusted
+	Ignored   string    `json:"ignored,omitempty"`
+}
+
+// Conclusion is one legal conclusion and the rule behind it.
+type Conclusion struct {
+	Rule  law.ID `json:"rule"`
+	Holds bool   `json:"holds"`
+	Why   string `json:"why"`
+}

@@ -1,0 +1,447 @@
+// Package validation validates CAdES signatures (ETSI EN 319 122-1 B-B and B-T)
+// as ETSI EN 319 102-1 says, and states the legal conclusions a relying party
+// or a court needs: signer identified (L-417-2), qualified signature and its
+// presumption (L-20, L-417-3), proven or only claimed date (L-425).
+//
+// It is mechanism only: no database, no network. Trust anchors and revocation
+// status come from the caller (Options); the time is injected (STYLE #9).
+package validation
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "crypto/sha512" // SHA-384 and SHA-512 message digests
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tawthiq/tawthiq/internal/issuance"
+	"github.com/tawthiq/tawthiq/internal/law"
+	"github.com/tawthiq/tawthiq/internal/signature"
+	"github.com/tawthiq/tawthiq/internal/signature/cms"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
+)
+
+// StatusSource tells the revocation status of cert, issued by issuer, as known
+// at time at (the validation time). known is false when the source has no
+// authoritative answer (no fresh CRL or OCSP response for it).
+type StatusSource interface {
+	RevocationStatus(cert, issuer *x509.Certificate, at time.Time) (revoked bool, revokedAt time.Time, known bool)
+}
+
+// Options is what the relying party brings.
+type Options struct {
+	// Roots are the trust anchors: the CAs of CSPs approved by the authority
+	// (L-20); until the trusted list exists, the configured roots.
+	Roots []*x509.Certificate
+	// Status gives revocation status. Nil means none is available, and a
+	// signature then cannot be TOTAL-PASSED (INDETERMINATE/TRY_LATER): the
+	// validator does not fail open.
+	Status StatusSource
+	// Now is the validation time; zero means time.Now().
+	Now time.Time
+}
+
+// Validate validates the CAdES signature sig (a DER ContentInfo). content is
+// the signed document for a detached signature, nil for an enveloping one. It
+// never returns an error: every outcome, malformed input included, is a Report.
+func Validate(ctx context.Context, sig []byte, content []byte, opts Options) Report {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	v := &validator{opts: opts, r: Report{ValidationAt: now, ProvenTime: now, ProvenBy: ByValidationTime}}
+	v.run(ctx, sig, content)
+	v.conclude()
+	return v.r
+}
+
+type validator struct {
+	opts Options
+	r    Report
+}
+
+func (v *validator) fail(ind Indication, sub SubIndication, format string, args ...any) {
+	v.r.Indication, v.r.SubIndication, v.r.Reason = ind, sub, fmt.Sprintf(format, args...)
+}
+
+func (v *validator) warn(format string, args ...any) {
+	v.r.Warnings = append(v.r.Warnings, fmt.Sprintf(format, args...))
+}
+
+func (v *validator) run(ctx context.Context, der, content []byte) {
+	if err := ctx.Err(); err != nil {
+		v.fail(Indeterminate, TryLater, "validation cancelled: %v", err)
+		return
+	}
+	sd, err := signature.Parse(der)
+	if err != nil {
+		v.fail(TotalFailed, FormatFailure, "not a CMS SignedData this validator reads: %v", err)
+		return
+	}
+	v.r.Detached = sd.Detached
+	if len(sd.Signers) != 1 {
+		v.fail(TotalFailed, FormatFailure, "%d signers; this validator handles exactly one", len(sd.Signers))
+		return
+	}
+	si := &sd.Signers[0]
+	if si.SignedAttrs == nil || si.MessageDigest == nil || si.ContentType == nil {
+		v.fail(TotalFailed, FormatFailure, "CAdES requires signed attributes with content-type and message-digest (EN 319 122-1 §5.2)")
+		return
+	}
+	if !si.ContentType.Equal(sd.ContentType) {
+		v.fail(TotalFailed, FormatFailure, "the content-type attribute %s differs from eContentType %s", si.ContentType, sd.ContentType)
+		return
+	}
+	v.r.Level = "B-B"
+	if len(si.TimeStampTokens) > 0 {
+		v.r.Level = "B-T"
+	}
+	if !si.SigningTime.IsZero() {
+		t := si.SigningTime.UTC()
+		v.r.ClaimedTime = &t
+	}
+
+	// EN 319 102-1 §5.2.3: identify the signing certificate among those carried.
+	certs := make([]*x509.Certificate, 0, len(sd.Certificates))
+	for _, d := range sd.Certificates {
+		if c, err := x509.ParseCertificate(d); err == nil {
+			certs = append(certs, c)
+		}
+	}
+	signer := findSigner(certs, si.SID)
+	if signer == nil {
+		v.fail(Indeterminate, NoSigningCertificateFound, "the signature does not carry the certificate its signer identifier names")
+		return
+	}
+	v.r.Signer = identity(signer)
+
+	// EN 319 102-1 §5.2.7: cryptographic verification; a failure here is final.
+	signed := sd.Content
+	switch {
+	case sd.Detached && content == nil:
+		v.fail(Indeterminate, SignedDataNotFound, "a detached signature: the signed document was not given")
+		return
+	case sd.Detached:
+		signed = content
+	case content != nil && !bytes.Equal(content, sd.Content):
+		v.fail(TotalFailed, HashFailure, "the given document differs from the one the signature encloses")
+		return
+	}
+	if !si.DigestAlgorithm.Available() {
+		v.fail(TotalFailed, FormatFailure, "digest algorithm %v unavailable", si.DigestAlgorithm)
+		return
+	}
+	h := si.DigestAlgorithm.New()
+	h.Write(signed)
+	if !bytes.Equal(h.Sum(nil), si.MessageDigest) {
+		v.fail(TotalFailed, HashFailure, "the document's %v digest differs from the signed message-digest: the document was changed after signing", si.DigestAlgorithm)
+		return
+	}
+	alg, _, ok := issuance.SignatureAlgorithmOf(si.SignatureAlgorithm)
+	if !ok {
+		v.fail(TotalFailed, FormatFailure, "unsupported signature algorithm")
+		return
+	}
+	if err := signer.CheckSignature(alg, si.SignedAttrs, si.Signature); err != nil {
+		v.fail(TotalFailed, SigCryptoFailure, "the signature value does not verify with the signer's public key: %v", err)
+		return
+	}
+	// EN 319 122-1 §5.2.2.3: signing-certificate-v2 binds the certificate to the signature.
+	if certHash := sha256.Sum256(signer.Raw); !bytes.Equal(si.SigningCertificateV2, certHash[:]) {
+		v.fail(Indeterminate, NoSigningCertificateFound, "no signing-certificate-v2 attribute naming the signer's certificate by its SHA-256 hash")
+		return
+	}
+
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	roots := x509.NewCertPool()
+	for _, c := range v.opts.Roots {
+		if c != nil {
+			roots.AddCert(c)
+		}
+	}
+
+	// Best-signature-time (EN 319 102-1 §5.6.2.4, from a signature time-stamp).
+	v.bestSignatureTime(si, pool, roots)
+	at := v.r.ProvenTime
+	if c := v.r.ClaimedTime; c != nil && v.r.ProvenBy == ByTimeStamp && c.After(at) {
+		v.warn("the claimed signing time %s is after the time-stamp's %s: the claim is wrong (L-425: only the proven date counts)", ts(*c), ts(at))
+	}
+
+	// EN 319 102-1 §5.2.6 and §5.6.2.4: the signer's certificate at best-signature-time.
+	if at.Before(signer.NotBefore) {
+		v.fail(TotalFailed, NotYetValid, "the signer's certificate is valid only from %s, after the proven time %s", ts(signer.NotBefore), ts(at))
+		return
+	}
+	if at.After(signer.NotAfter) {
+		// Tell an unknown CA apart from an expired certificate: build the path within its validity.
+		if _, err := signer.Verify(verifyOpts(roots, pool, signer.NotAfter)); err != nil {
+			v.fail(Indeterminate, NoCertificateChainFound, "no certification path from the signer's certificate to a trusted root: %v", err)
+			return
+		}
+		v.fail(Indeterminate, OutOfBoundsNoPOE, "the signer's certificate expired at %s, before the proven time %s, and nothing proves the signature existed before (%s)",
+			ts(signer.NotAfter), ts(at), v.r.ProvenBy)
+		return
+	}
+	chains, err := signer.Verify(verifyOpts(roots, pool, at))
+	if err != nil {
+		var inv x509.CertificateInvalidError
+		var unk x509.UnknownAuthorityError
+		switch {
+		case errors.As(err, &unk):
+			v.fail(Indeterminate, NoCertificateChainFound, "no certification path from the signer's certificate to a trusted root at %s: %v", ts(at), err)
+		case errors.As(err, &inv) && inv.Reason == x509.Expired:
+			v.fail(Indeterminate, OutOfBoundsNoPOE, "a CA certificate of the path is outside its validity at the proven time %s: %v", ts(at), err)
+		default:
+			v.fail(Indeterminate, CertificateChainGeneralFailure, "certification path: %v", err)
+		}
+		return
+	}
+	chain := chains[0]
+	for _, c := range chain {
+		v.r.Chain = append(v.r.Chain, c.Subject.String())
+	}
+
+	// Revocation (EN 319 102-1 §5.2.6 with §5.6.2.4 past signature validation).
+	if !v.checkStatus(chain, at) {
+		return
+	}
+	v.r.Indication, v.r.Reason = TotalPassed, "the signature is intact, its signer's certificate chains to a trusted root and was valid and not revoked at the proven time"
+	v.qualified(signer)
+}
+
+// checkStatus checks every certificate of chain but the anchor; it reports false after v.fail.
+func (v *validator) checkStatus(chain []*x509.Certificate, at time.Time) bool {
+	for i := 0; i+1 < len(chain); i++ {
+		c, issuer := chain[i], chain[i+1]
+		sub, who := RevokedNoPOE, "the signer's certificate"
+		if i > 0 {
+			sub, who = RevokedCANoPOE, "the CA certificate "+c.Subject.CommonName
+		}
+		if v.opts.Status == nil {
+			v.fail(Indeterminate, TryLater, "no revocation status source: the status of %s is unknown", who)
+			return false
+		}
+		revoked, revokedAt, known := v.opts.Status.RevocationStatus(c, issuer, v.r.ValidationAt)
+		switch {
+		case !known:
+			v.fail(Indeterminate, TryLater, "the revocation status of %s is not known; retry with fresher revocation data", who)
+			return false
+		case !revoked:
+		case revokedAt.After(at):
+			// §5.6.2.4: a proof of existence before the revocation makes the signature good.
+			v.warn("%s was revoked at %s, after the proven time %s (%s)", who, ts(revokedAt), ts(at), v.r.ProvenBy)
+		default:
+			// EN 319 102-1 §5.3.4 (REVOKED_NO_POE handling): TOTAL-FAILED/REVOKED
+			// needs proof that the signature was made after the revocation, which
+			// only a content-time-stamp later than the revocation gives (the
+			// content existed, unsigned, then). A signature-time-stamp after the
+			// revocation proves nothing about when the key signed, and the
+			// signing-time attribute is only claimed: hence REVOKED_NO_POE.
+			// This validator does not read content-time-stamps yet.
+			v.fail(Indeterminate, sub, "%s was revoked at %s, not after the proven time %s; nothing proves the signature existed before the revocation",
+				who, ts(revokedAt), ts(at))
+			return false
+		}
+	}
+	return true
+}
+
+// bestSignatureTime sets ProvenTime to the earliest genTime of a signature
+// time-stamp that stamps SHA-256 of the signature value, verifies, and whose
+// TSA chains to Roots at genTime; other tokens are ignored and reported.
+func (v *validator) bestSignatureTime(si *signature.SignerInfo, pool, roots *x509.CertPool) {
+	digest := sha256.Sum256(si.Signature)
+	for i, tok := range si.TimeStampTokens {
+		t, err := timestamp.CheckToken(tok)
+		if err != nil {
+			v.warn("signature-time-stamp %d ignored: %v", i+1, err)
+			v.noteIgnored(time.Time{}, "", err.Error())
+			continue
+		}
+		ignore := func(why string) {
+			v.warn("signature-time-stamp %d ignored: %s", i+1, why)
+			v.noteIgnored(t.GenTime, t.Signer.Subject.String(), why)
+		}
+		if !bytes.Equal(t.Imprint, digest[:]) {
+			ignore("it does not stamp SHA-256 of this signature value")
+			continue
+		}
+		o := verifyOpts(roots, pool, t.GenTime)
+		o.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}
+		tsaChains, err := t.Signer.Verify(o)
+		if err != nil {
+			ignore("the TSA does not chain to a trusted root at its genTime: " + err.Error())
+			continue
+		}
+		if v.opts.Status != nil && len(tsaChains[0]) > 1 {
+			if revoked, at, known := v.opts.Status.RevocationStatus(t.Signer, tsaChains[0][1], v.r.ValidationAt); known && revoked && !at.After(t.GenTime) {
+				ignore("the TSA certificate was revoked at " + ts(at))
+				continue
+			}
+		}
+		if v.r.ProvenBy == ByTimeStamp && !t.GenTime.Before(v.r.ProvenTime) {
+			continue
+		}
+		v.r.ProvenTime, v.r.ProvenBy = t.GenTime.UTC(), ByTimeStamp
+		v.r.TimeStamp = &TimeStamp{GenTime: t.GenTime.UTC(), TSA: t.Signer.Subject.String(), Trusted: true,
+			Qualified: qualifiedToken(tok)}
+	}
+}
+
+// noteIgnored records an ignored token when no usable one was found yet.
+func (v *validator) noteIgnored(genTime time.Time, tsa, why string) {
+	if v.r.ProvenBy == ByTimeStamp {
+		return
+	}
+	v.r.TimeStamp = &TimeStamp{GenTime: genTime.UTC(), TSA: tsa, Ignored: why}
+}
+
+// qualified decides whether the signer's certificate is qualified (L-11, L-20).
+func (v *validator) qualified(signer *x509.Certificate) {
+	var qc issuance.QCStatements
+	found := false
+	for _, e := range signer.Extensions {
+		if e.Id.Equal(issuance.OIDQCStatements) {
+			q, err := issuance.ParseQCStatements(e.Value)
+			if err != nil {
+				v.r.QualifiedWhy = "the qcStatements extension is malformed: " + err.Error()
+				return
+			}
+			qc, found = q, true
+		}
+	}
+	kind := ""
+	switch {
+	case !found || !qc.Compliance:
+		v.r.QualifiedWhy = "the signer's certificate does not declare itself qualified (no QcCompliance statement)"
+		return
+	case qc.HasType(issuance.OIDQcTypeESign):
+		kind = "electronic signature (QcType esign)"
+	case qc.HasType(issuance.OIDQcTypeESeal):
+		kind = "electronic seal (QcType eseal)"
+	default:
+		v.r.QualifiedWhy = "the certificate is QcCompliant but its QcType is neither esign nor eseal"
+		return
+	}
+	v.r.Qualified = true
+	v.r.QualifiedWhy = "qualified certificate for an " + kind + " issued by an approved CSP per configured roots " +
+		"(the authority's trusted list is not consulted yet)"
+}
+
+func (v *validator) conclude() {
+	passed := v.r.Indication == TotalPassed
+	c := func(rule law.ID, holds bool, why string) {
+		v.r.Conclusions = append(v.r.Conclusions, Conclusion{Rule: rule, Holds: holds, Why: why})
+	}
+	if passed {
+		s := v.r.Signer
+		c(law.L417_2, true, fmt.Sprintf("the signature is intact and bound by signing-certificate-v2 to the certificate of %s (%s), issued by %s and chaining to a trusted root",
+			s.name(), s.Subject, s.Issuer))
+	} else {
+		c(law.L417_2, false, fmt.Sprintf("the signature does not validate (%s/%s): it identifies no one", v.r.Indication, v.r.SubIndication))
+	}
+	switch {
+	case !passed:
+		c(law.L20, false, "the signature does not validate")
+	case v.r.Qualified:
+		c(law.L20, true, v.r.QualifiedWhy)
+	default:
+		c(law.L20, false, v.r.QualifiedWhy)
+	}
+	switch {
+	case !passed || !v.r.Qualified:
+		c(law.L417_3, false, "not a qualified (secured) signature: no presumption of reliability")
+	case v.r.TimeStamp != nil && v.r.ProvenBy == ByTimeStamp && v.r.TimeStamp.Qualified:
+		c(law.L417_3, true, fmt.Sprintf("qualified signature: presumed reliable; with a qualified time-stamp of %s it has the force of a certified signature with a certain date (%s)",
+			v.r.TimeStamp.TSA, ts(v.r.ProvenTime)))
+	case v.r.ProvenBy == ByTimeStamp:
+		c(law.L417_3, true, "qualified signature: presumed reliable; its time-stamp is not qualified (no EN 319 422 statement), so it does not carry a certain date")
+	default:
+		c(law.L417_3, true, "qualified signature: presumed reliable; without a qualified time-stamp it does not have the force of a certified signature with a certain date")
+	}
+	claimed := "no signing-time attribute"
+	if v.r.ClaimedTime != nil {
+		claimed = "the signing-time attribute claims " + ts(*v.r.ClaimedTime)
+	}
+	switch {
+	case passed && v.r.ProvenBy == ByTimeStamp:
+		c(law.L425, true, fmt.Sprintf("the date %s is proven by a signature time-stamp from %s and is opposable to third parties (%s, not relied on)",
+			ts(v.r.ProvenTime), v.r.TimeStamp.TSA, claimed))
+	case passed:
+		why := "no trusted signature time-stamp"
+		if v.r.TimeStamp != nil && v.r.TimeStamp.Ignored != "" {
+			why = "the signature time-stamp was ignored: " + v.r.TimeStamp.Ignored
+		}
+		c(law.L425, false, fmt.Sprintf("%s; the signing date is only claimed (%s), proven only to be before the validation time %s", why, claimed, ts(v.r.ValidationAt)))
+	default:
+		c(law.L425, false, "the signature does not validate: it proves no date")
+	}
+}
+
+func (s *Signer) name() string {
+	switch {
+	case s.GivenName != "" || s.Surname != "":
+		return strings.TrimSpace(s.GivenName + " " + s.Surname)
+	case s.Pseudonym != "":
+		return "pseudonym " + s.Pseudonym
+	case s.Organization != "":
+		return s.Organization
+	}
+	return s.CommonName
+}
+
+func verifyOpts(roots, intermediates *x509.CertPool, at time.Time) x509.VerifyOptions {
+	return x509.VerifyOptions{Roots: roots, Intermediates: intermediates, CurrentTime: at,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// findSigner returns the certificate the SignerIdentifier names (RFC 5652 §5.3).
+func findSigner(certs []*x509.Certificate, sid []byte) *x509.Certificate {
+	for _, c := range certs {
+		if len(sid) > 0 && sid[0] == 0x80 { // [0] SubjectKeyIdentifier
+			if len(c.SubjectKeyId) > 0 && bytes.Equal(cms.Contents(sid), c.SubjectKeyId) {
+				return c
+			}
+			continue
+		}
+		if bytes.Equal(issuerAndSerial(c), sid) {
+			return c
+		}
+	}
+	return nil
+}
+
+func identity(c *x509.Certificate) *Signer {
+	s := &Signer{Subject: c.Subject.String(), Serial: fmt.Sprintf("%x", c.SerialNumber), Issuer: c.Issuer.String(),
+		CommonName: c.Subject.CommonName, SerialNumber: c.Subject.SerialNumber,
+		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC()}
+	if len(c.Subject.Organization) > 0 {
+		s.Organization = c.Subject.Organization[0]
+	}
+	if len(c.Subject.Country) > 0 {
+		s.Country = c.Subject.Country[0]
+	}
+	for _, n := range c.Subject.Names {
+		val, _ := n.Value.(string)
+		switch {
+		case n.Type.Equal(issuance.OIDAttrGivenName):
+			s.GivenName = val
+		case n.Type.Equal(issuance.OIDAttrSurname):
+			s.Surname = val
+		case n.Type.Equal(issuance.OIDAttrPseudonym):
+			s.Pseudonym = val
+		case n.Type.Equal(issuance.OIDAttrOrganizationIdentifier):
+			s.OrganizationIdentifier = val
+		}
+	}
+	return s
+}

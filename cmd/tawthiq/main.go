@@ -60,7 +60,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd())
+	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd(), verifyCmd())
 	addClientCommands(r)
 	return r
 }
@@ -260,4 +260,55 @@ func benchCmd() *cobra.Command {
 	tc.Flags().BoolVar(&ts.CertReq, "cert-req", false, "ask for the TSA certificate in every token")
 	b.AddCommand(tc)
 	return b
+}
+
+func verifyCmd() *cobra.Command {
+	var v app.Verify
+	var f serverFlags
+	var asJSON, useStore bool
+	c := &cobra.Command{
+		Use:   "verify SIGNATURE.p7s [--content DOCUMENT] [--roots root.pem] [--data DIR]",
+		Short: "validate a CAdES signature offline: ETSI EN 319 102-1 indication and what the law concludes",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v.Signature = args[0]
+			if useStore {
+				cfg, err := f.load()
+				if err != nil {
+					return err
+				}
+				v.Config = &cfg
+			}
+			rep, err := app.RunVerify(cmd.Context(), v)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), rep)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s %s\n%s\n", rep.Indication, rep.SubIndication, rep.Reason)
+			if rep.Signer != nil {
+				fmt.Fprintf(out, "signer: %s\n", rep.Signer.Subject)
+			}
+			fmt.Fprintf(out, "time: %s (%s)\n", rep.ProvenTime.UTC().Format(time.RFC3339), rep.ProvenBy)
+			for _, c := range rep.Conclusions {
+				mark := "no "
+				if c.Holds {
+					mark = "yes"
+				}
+				fmt.Fprintf(out, "  %s %-8s %s\n", mark, c.Rule, c.Why)
+			}
+			if rep.Indication != "TOTAL-PASSED" {
+				return fmt.Errorf("%s/%s: %s", rep.Indication, rep.SubIndication, rep.Reason)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&v.Content, "content", "", "the signed document, for a detached signature")
+	c.Flags().StringSliceVar(&v.Roots, "roots", nil, "PEM trust anchors (repeatable)")
+	c.Flags().BoolVar(&useStore, "local", false, "also trust this CSP's root and take status from its records (--data/--db)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the full report as JSON")
+	f.add(c)
+	return c
 }

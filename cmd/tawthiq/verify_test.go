@@ -54,8 +54,8 @@ func TestVerifyCLI_L417_3(t *testing.T) {
 	}
 	ev := sha256.Sum256([]byte("id scan"))
 	a, err := holder.SubmitApplication(ctx, client.ApplicationRequest{Profile: "natural-qualified",
-		Subject:  client.Subject{GivenName: "Amina", Surname: "Alaoui"},
-		Identity: client.Identity{Type: "national-id-card", Number: "AB123456", Issuer: "DGSN", Expiry: time.Now().AddDate(3, 0, 0), Method: "face-to-face", EvidenceSHA256: hex.EncodeToString(ev[:])},
+		Subject:      client.Subject{GivenName: "Amina", Surname: "Alaoui"},
+		Identity:     client.Identity{Type: "national-id-card", Number: "AB123456", Issuer: "DGSN", Expiry: time.Now().AddDate(3, 0, 0), Method: "face-to-face", EvidenceSHA256: hex.EncodeToString(ev[:])},
 		TermsVersion: terms.Version, TermsAcceptedAt: time.Now().UTC(), Language: "fr",
 		CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))})
 	if err != nil {

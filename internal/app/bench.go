@@ -7,14 +7,12 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -88,12 +86,9 @@ func RunBenchOCSP(ctx context.Context, b BenchOCSP) (BenchResult, error) {
 }
 
 func readCert(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	b, err := readDERorPEM(path)
 	if err != nil {
 		return nil, err
-	}
-	if blk, _ := pem.Decode(b); blk != nil {
-		b = blk.Bytes
 	}
 	return x509.ParseCertificate(b)
 }

@@ -1,14 +1,10 @@
 package tsa_test
 
 import (
-	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +14,8 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/issuance"
-	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/store"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 	"github.com/tawthiq/tawthiq/internal/tsa"
 )
 
@@ -30,41 +26,20 @@ type node struct {
 	Key  *ecdsa.PrivateKey
 }
 
-func testCSP() issuance.CSP {
-	return issuance.CSP{
-		Name: "Tawthiq Demo CSP", OrganizationIdentifier: "NTRMA-123456", Country: law.CSPCountry,
-		BaseURL:   "http://127.0.0.1:8080",
-		PolicyOID: asn1.ObjectIdentifier{2, 16, 504, 99, 1, 1},
-		PDS: map[string]string{"ar": "https://pki.tawthiq.example/pds/ar.pdf",
-			"fr": "https://pki.tawthiq.example/pds/fr.pdf", "en": "https://pki.tawthiq.example/pds/en.pdf"},
-	}
-}
-
 // caNode makes a certificate of the CSP's hierarchy the way the ceremony does.
 func caNode(t testing.TB, spec issuance.CASpec, parent *node, now time.Time) node {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k := testpki.Key(t)
+	spec.PublicKey, spec.Serial, spec.NotBefore = k.Public(), testpki.Serial(t), now.Add(-time.Hour)
+	tmpl, err := issuance.CATemplate(testpki.CSP(), spec)
 	must(t, err)
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[0] = b[0]&0x3f | 0x40
-	spec.PublicKey, spec.Serial, spec.NotBefore = k.Public(), new(big.Int).SetBytes(b), now.Add(-time.Hour)
-	tmpl, err := issuance.CATemplate(testCSP(), spec)
-	must(t, err)
-	var tbs []byte
-	var signer crypto.Signer = k
+	var n *testpki.Node
 	if parent == nil {
-		tbs, _, err = issuance.Prepare(tmpl, tmpl, k.Public(), k.Public())
+		n = testpki.SelfSign(t, tmpl, k)
 	} else {
-		tbs, _, err = issuance.Prepare(tmpl, parent.Cert, k.Public(), parent.Key.Public())
-		signer = parent.Key
+		n = testpki.Certify(t, tmpl, &testpki.Node{Cert: parent.Cert, Signer: parent.Key}, k.Public())
 	}
-	must(t, err)
-	der, err := issuance.Sign(signer, tbs)
-	must(t, err)
-	c, err := x509.ParseCertificate(der)
-	must(t, err)
-	return node{Cert: c, Key: k}
+	return node{Cert: n.Cert, Key: k}
 }
 
 // fixture is a root, its TSA certificate, a real SQLite store and the service.

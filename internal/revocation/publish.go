@@ -15,6 +15,17 @@ import (
 // CSP partitions its CRLs, one CRL per shard, all listing every revocation decided
 // so far, expired certificates included (L-21-rev). A lint error refuses publication.
 func (s *Service) PublishCRL(ctx context.Context, ca string) ([]CRL, error) {
+	// An operator's rebuild may race the scheduled publisher for the next CRL number:
+	// the database refuses the loser (Conflict), which then builds with the number after.
+	for attempt := 1; ; attempt++ {
+		crls, err := s.publishOnce(ctx, ca)
+		if err == nil || !errkind.Is(err, errkind.Conflict) || attempt == 3 {
+			return crls, err
+		}
+	}
+}
+
+func (s *Service) publishOnce(ctx context.Context, ca string) ([]CRL, error) {
 	if s.linter == nil {
 		return nil, errkind.New(errkind.Unavailable, law.L21Rev, "no CRL linter: publication refused")
 	}

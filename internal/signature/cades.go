@@ -30,6 +30,8 @@ type Level int
 const (
 	BB Level = iota // signed attributes only
 	BT              // plus a signature time-stamp: a proven date (L-417-3, L-425)
+	BLT             // plus the certificates and revocation data for validation without the network
+	BLTA            // plus archive time-stamps that keep the evidence valid after algorithms weaken
 )
 
 func (l Level) String() string {
@@ -38,6 +40,10 @@ func (l Level) String() string {
 		return "B-B"
 	case BT:
 		return "B-T"
+	case BLT:
+		return "B-LT"
+	case BLTA:
+		return "B-LTA"
 	}
 	return fmt.Sprintf("Level(%d)", int(l))
 }
@@ -54,6 +60,11 @@ type Options struct {
 	Level    Level
 	Stamper  Stamper          // required for B-T
 	Now      func() time.Time // the signing time; nil is time.Now
+	// Revocation gathers the revocation data B-LT and B-LTA carry.
+	Revocation RevocationSource
+	// OmitSigningTime leaves the signing-time attribute out, as PAdES requires
+	// (EN 319 142-1 §5.2.1: the time goes in the signature dictionary's M).
+	OmitSigningTime bool
 }
 
 // SignCAdES signs content with signer, whose certificate is chain[0]; chain[1:]

@@ -43,6 +43,9 @@ type Options struct {
 	Status StatusSource
 	// Now is the validation time; zero means time.Now().
 	Now time.Time
+	// Extra is validation data carried beside the signature (a PDF's DSS):
+	// certificates for path building, CRLs and OCSP responses for status.
+	Extra signature.ValidationData
 }
 
 // Validate validates the CAdES signature sig (a DER ContentInfo). content is

@@ -28,10 +28,10 @@ type Level int
 
 // Levels SignCAdES makes; the zero value is B-B.
 const (
-	BB Level = iota // signed attributes only
-	BT              // plus a signature time-stamp: a proven date (L-417-3, L-425)
-	BLT             // plus the certificates and revocation data for validation without the network
-	BLTA            // plus archive time-stamps that keep the evidence valid after algorithms weaken
+	BB   Level = iota // signed attributes only
+	BT                // plus a signature time-stamp: a proven date (L-417-3, L-425)
+	BLT               // plus the certificates and revocation data for validation without the network
+	BLTA              // plus archive time-stamps that keep the evidence valid after algorithms weaken
 )
 
 func (l Level) String() string {

@@ -4,7 +4,7 @@ export GOTOOLCHAIN := local
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := $(CURDIR)/bin
 # Under `make test` nothing may be skipped for want of a system package.
-TEST_ENV    := TAWTHIQ_REQUIRE_POSTGRES=1 TAWTHIQ_REQUIRE_SOFTHSM=1 TAWTHIQ_REQUIRE_OPENSSL=1
+TEST_ENV    := TAWTHIQ_REQUIRE_POSTGRES=1 TAWTHIQ_REQUIRE_SOFTHSM=1 TAWTHIQ_REQUIRE_OPENSSL=1 TAWTHIQ_REQUIRE_TOOLS=1
 # A count, not a duration: Go 1.26's fuzz coordinator can report a spurious "context
 # deadline exceeded" when a duration ends mid-execution (golang/go#75804, fixed in 1.27).
 FUZZTIME    ?= 50000x

@@ -10,6 +10,10 @@ have pkcs11-tool || need+=(opensc)
 have certtool || need+=(gnutls-bin)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 have gcc || need+=(gcc)
+have pdfsig || need+=(poppler-utils)      # pdfsig judges PAdES, pdftotext reads reports
+have qpdf || need+=(qpdf)                 # qpdf --check after our incremental updates
+have xmlsec1 || need+=(xmlsec1)           # XML-DSig of the trusted list
+have certutil || need+=(libnss3-tools)    # the NSS database pdfsig trusts
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "test-deps: everything is installed"

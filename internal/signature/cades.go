@@ -110,7 +110,7 @@ func SignCAdES(ctx context.Context, content []byte, signer crypto.Signer, chain 
 	}
 	h := digestHash.New()
 	h.Write(content)
-	attrs, err := signedAttributes(cert, h.Sum(nil), signingTime)
+	attrs, err := signedAttributes(cert, h.Sum(nil), signingTime, !opts.OmitSigningTime)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Internal, err, "encoding the signed attributes")
 	}
@@ -149,7 +149,7 @@ func usableAt(c *x509.Certificate, t time.Time) error {
 
 // signedAttributes writes the SET OF the signer signs: content-type, signing-time,
 // message-digest and signing-certificate-v2 (ETSI EN 319 122-1 §5.2), DER-sorted.
-func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Time) ([]byte, error) {
+func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Time, withTime bool) ([]byte, error) {
 	var ct, st, md, scv2 cryptobyte.Builder
 	ct.AddASN1ObjectIdentifier(cms.OIDData)
 	if y := signingTime.Year(); y >= 1950 && y < 2050 {
@@ -179,6 +179,9 @@ func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Ti
 	mdAttr, err := cms.Attribute(cms.OIDMessageDigest, mdv)
 	if err != nil {
 		return nil, err
+	}
+	if !withTime {
+		return cms.Set([][]byte{ctAttr, mdAttr, scv2Attr})
 	}
 	return cms.Set([][]byte{ctAttr, stAttr, mdAttr, scv2Attr})
 }

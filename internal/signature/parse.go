@@ -293,8 +293,8 @@ func checkProduced(der, content []byte, cert *x509.Certificate, alg x509.Signatu
 		return errors.New("message-digest does not match the content")
 	case !bytes.Equal(si.SigningCertificateV2, certHash[:]):
 		return errors.New("signing-certificate-v2 does not name the signer's certificate")
-	case si.SigningTime.IsZero():
-		return errors.New("signing-time missing")
+	case si.SigningTime.IsZero() != opts.OmitSigningTime:
+		return errors.New("signing-time present or missing against the options")
 	case !bytes.Equal(si.SignatureAlgorithm, sigAlgID):
 		return errors.New("signature algorithm")
 	}

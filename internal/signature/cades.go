@@ -1,5 +1,5 @@
 // Package signature creates advanced electronic signatures: CAdES (ETSI EN 319
-// 122-1) baseline levels B-B and B-T, detached or enveloping. It is mechanism
+// 122-1) baseline levels B-B, B-T, B-LT and B-LTA, detached or enveloping. It is mechanism
 // only — no database, no network: the caller brings the holder's key (L-6, L-9),
 // its certificate chain, the clock and, for B-T, a time-stamping authority.
 // Every signature is verified before it is returned (STYLE #8).
@@ -58,10 +58,13 @@ type Stamper interface {
 type Options struct {
 	Detached bool // leave eContent out: the signed bytes travel apart
 	Level    Level
-	Stamper  Stamper          // required for B-T
+	Stamper  Stamper          // required for B-T and above
 	Now      func() time.Time // the signing time; nil is time.Now
 	// Revocation gathers the revocation data B-LT and B-LTA carry.
 	Revocation RevocationSource
+	// CACerts are further CA certificates (the root, the TSA's issuers) in which
+	// B-LT looks for issuers; each one a path uses is embedded with its status.
+	CACerts []*x509.Certificate
 	// OmitSigningTime leaves the signing-time attribute out, as PAdES requires
 	// (EN 319 142-1 §5.2.1: the time goes in the signature dictionary's M).
 	OmitSigningTime bool
@@ -83,11 +86,14 @@ func SignCAdES(ctx context.Context, content []byte, signer crypto.Signer, chain 
 			return nil, errkind.New(errkind.Invalid, law.LInternal, "a nil certificate in the chain")
 		}
 	}
-	if opts.Level != BB && opts.Level != BT {
+	if opts.Level < BB || opts.Level > BLTA {
 		return nil, errkind.New(errkind.Invalid, law.LInternal, "unknown CAdES level %v", opts.Level)
 	}
-	if opts.Level == BT && opts.Stamper == nil {
-		return nil, errkind.New(errkind.Invalid, law.L417_3, "a B-T signature needs a time-stamping authority")
+	if opts.Level >= BT && opts.Stamper == nil {
+		return nil, errkind.New(errkind.Invalid, law.L417_3, "a %v signature needs a time-stamping authority", opts.Level)
+	}
+	if opts.Level >= BLT && (opts.Revocation == nil || len(chain) < 2) {
+		return nil, errkind.New(errkind.Invalid, law.L25, "a %v signature needs a revocation source and the signer's issuer", opts.Level)
 	}
 	now := time.Now
 	if opts.Now != nil {
@@ -119,15 +125,9 @@ func SignCAdES(ctx context.Context, content []byte, signer crypto.Signer, chain 
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Unavailable, err, "the signer's key could not sign")
 	}
-	var unsigned []byte
-	if opts.Level == BT {
-		if unsigned, err = timeStampAttribute(ctx, opts.Stamper, sig, cert); err != nil {
-			return nil, err
-		}
-	}
-	out, err := assemble(content, opts.Detached, chain, digestHash, cert, attrs, sigAlgID, sig, unsigned)
+	out, err := unsignedAndAssemble(ctx, content, chain, digestHash, cert, attrs, sigAlgID, sig, opts)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Internal, err, "assembling the CMS signature")
+		return nil, err
 	}
 	// STYLE #8: read back what leaves, as a relying party would, and check it.
 	if err := checkProduced(out, content, cert, x509Alg, sigAlgID, opts); err != nil {
@@ -186,54 +186,110 @@ func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Ti
 	return cms.Set([][]byte{ctAttr, stAttr, mdAttr, scv2Attr})
 }
 
+// unsignedAndAssemble adds what the level asks after the signature value —
+// signature time-stamp (B-T), validation data (B-LT), archive time-stamp
+// (B-LTA) — and writes the ContentInfo.
+func unsignedAndAssemble(ctx context.Context, content []byte, chain []*x509.Certificate, digestHash crypto.Hash,
+	cert *x509.Certificate, attrs, sigAlgID, sig []byte, opts Options) ([]byte, error) {
+	var data ltv
+	for _, c := range chain {
+		data.addCert(c.Raw)
+	}
+	var unsigned [][]byte
+	if opts.Level >= BT {
+		attr, token, genTime, err := timeStampAttribute(ctx, opts.Stamper, sig, cert)
+		if err != nil {
+			return nil, err
+		}
+		unsigned = append(unsigned, attr)
+		if opts.Level >= BLT {
+			got, err := gatherLTV(ctx, opts, chain, token, genTime)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range got.certs {
+				data.addCert(d)
+			}
+			data.revs = got.revs
+		}
+	}
+	cms.SortDER(data.certs) // the order the SET OF will have, which the hash index follows
+	cms.SortDER(data.revs)
+	fields, err := signerFields(cert, digestHash, attrs, sigAlgID, sig)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "encoding the SignerInfo")
+	}
+	if opts.Level == BLTA {
+		attr, err := archiveTimeStamp(ctx, opts.Stamper, content, fields, data.certs, data.revs, unsigned)
+		if err != nil {
+			return nil, err
+		}
+		unsigned = append(unsigned, attr)
+	}
+	out, err := assemble(content, opts.Detached, data, digestHash, opts.Level == BLTA, fields, unsigned)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "assembling the CMS signature")
+	}
+	return out, nil
+}
+
 // timeStampAttribute gets a token over SHA-256 of the signature value, checks
-// it, and writes the unsigned attributes [1] holding signature-time-stamp
-// (ETSI EN 319 122-1 §5.3).
-func timeStampAttribute(ctx context.Context, s Stamper, sig []byte, cert *x509.Certificate) ([]byte, error) {
+// it, and returns the signature-time-stamp attribute (ETSI EN 319 122-1 §5.3),
+// the token and its genTime.
+func timeStampAttribute(ctx context.Context, s Stamper, sig []byte, cert *x509.Certificate) ([]byte, []byte, time.Time, error) {
 	digest := sha256.Sum256(sig)
 	token, err := s.StampDigest(ctx, digest)
 	if err != nil {
 		e := errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority did not stamp the signature")
 		e.Rule = errkind.As(err).Rule // e.g. L-21-1: the TSA's clock is not trustworthy now
-		return nil, e
+		return nil, nil, time.Time{}, e
 	}
 	genTime, err := checkToken(token, digest[:])
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable token")
+		return nil, nil, time.Time{}, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable token")
 	}
 	// L-25: the proven time, not only the claimed one, falls within the certificate's life.
 	if err := usableAt(cert, genTime); err != nil {
-		return nil, err
+		return nil, nil, time.Time{}, err
 	}
 	attr, err := cms.Attribute(cms.OIDSignatureTimeStampTok, token)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Internal, err, "encoding the signature time-stamp")
+		return nil, nil, time.Time{}, errkind.Wrap(errkind.Internal, err, "encoding the signature time-stamp")
 	}
+	return attr, token, genTime, nil
+}
+
+// signerFields writes the SignerInfo's fields up to its signature: what an
+// archive time-stamp covers of it (EN 319 122-1 §5.5.3 step 3).
+func signerFields(cert *x509.Certificate, digestHash crypto.Hash, attrs, sigAlgID, sig []byte) ([]byte, error) {
 	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(attr) })
+	b.AddASN1Int64(1) // sid is issuerAndSerialNumber
+	cms.AddIssuerAndSerial(&b, cert)
+	cms.AddDigestAlgorithm(&b, digestHash)
+	b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+		b.AddBytes(cms.Contents(attrs)) // [0] IMPLICIT: the signed SET OF, retagged
+	})
+	b.AddBytes(sigAlgID)
+	b.AddASN1OctetString(sig)
 	return b.Bytes()
 }
 
 // assemble writes ContentInfo { signedData, SignedData } (RFC 5652 §5.1).
-func assemble(content []byte, detached bool, chain []*x509.Certificate, digestHash crypto.Hash,
-	cert *x509.Certificate, attrs, sigAlgID, sig, unsigned []byte) ([]byte, error) {
-	ders := make([][]byte, 0, len(chain))
-	for _, c := range chain {
-		if !containsDER(ders, c.Raw) {
-			ders = append(ders, c.Raw)
-		}
-	}
-	certSet, err := cms.Set(ders)
-	if err != nil {
-		return nil, err
+// data's certificates and revocation data go in certificates and crls
+// (EN 319 122-1 §5.5.1); SHA-256 joins digestAlgorithms when an archive
+// time-stamp uses it (§5.5.3).
+func assemble(content []byte, detached bool, data ltv, digestHash crypto.Hash, archived bool, fields []byte, unsigned [][]byte) ([]byte, error) {
+	algs := [][]byte{digestAlgorithm(digestHash)}
+	if archived && digestHash != crypto.SHA256 {
+		algs = append(algs, digestAlgorithm(crypto.SHA256))
 	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // ContentInfo
 		b.AddASN1ObjectIdentifier(cms.OIDSignedData)
 		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // SignedData
-				b.AddASN1Int64(1) // id-data, issuerAndSerialNumber, no attribute certificates
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { cms.AddDigestAlgorithm(b, digestHash) })
+				b.AddASN1Int64(1) // id-data, issuerAndSerialNumber, no attribute certificates, no other formats
+				addSet(b, cbasn1.SET, algs)
 				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // EncapsulatedContentInfo
 					b.AddASN1ObjectIdentifier(cms.OIDData)
 					if !detached {
@@ -242,21 +298,15 @@ func assemble(content []byte, detached bool, chain []*x509.Certificate, digestHa
 						})
 					}
 				})
-				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-					b.AddBytes(cms.Contents(certSet))
-				})
+				addSet(b, cbasn1.Tag(0).Constructed().ContextSpecific(), data.certs)
+				if len(data.revs) > 0 {
+					addSet(b, cbasn1.Tag(1).Constructed().ContextSpecific(), data.revs)
+				}
 				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { // SignerInfos
 					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1Int64(1) // sid is issuerAndSerialNumber
-						cms.AddIssuerAndSerial(b, cert)
-						cms.AddDigestAlgorithm(b, digestHash)
-						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-							b.AddBytes(cms.Contents(attrs)) // [0] IMPLICIT: the signed SET OF, retagged
-						})
-						b.AddBytes(sigAlgID)
-						b.AddASN1OctetString(sig)
-						if unsigned != nil {
-							b.AddBytes(unsigned)
+						b.AddBytes(fields)
+						if len(unsigned) > 0 {
+							addSet(b, cbasn1.Tag(1).Constructed().ContextSpecific(), unsigned)
 						}
 					})
 				})
@@ -264,6 +314,24 @@ func assemble(content []byte, detached bool, chain []*x509.Certificate, digestHa
 		})
 	})
 	return b.Bytes()
+}
+
+// addSet writes a SET OF (or an implicitly tagged one) in DER order.
+func addSet(b *cryptobyte.Builder, tag cbasn1.Tag, elems [][]byte) {
+	sorted := append([][]byte{}, elems...)
+	cms.SortDER(sorted)
+	b.AddASN1(tag, func(b *cryptobyte.Builder) {
+		for _, e := range sorted {
+			b.AddBytes(e)
+		}
+	})
+}
+
+func digestAlgorithm(h crypto.Hash) []byte {
+	var b cryptobyte.Builder
+	cms.AddDigestAlgorithm(&b, h)
+	out, _ := b.Bytes() // h is one of cms.DigestOIDs; checkProduced catches the rest
+	return out
 }
 
 func containsDER(s [][]byte, d []byte) bool {

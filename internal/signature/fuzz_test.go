@@ -2,7 +2,9 @@ package signature_test
 
 import (
 	"bytes"
+	"crypto"
 	"testing"
+	"time"
 
 	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/signature"
@@ -20,11 +22,27 @@ func FuzzParse(f *testing.F) {
 			f.Add(sig)
 		}
 	}
+	for _, level := range []signature.Level{signature.BLT, signature.BLTA} {
+		src := &revSource{h: fx.h, at: fx.now.Add(2 * time.Second), ocsp: level == signature.BLT}
+		sig, err := signature.SignCAdES(f.Context(), document, fx.signer, fx.chain, fx.ltOpts(false, level, src))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(sig)
+	}
 	f.Add([]byte{0x30, 0x00})
 	f.Fuzz(func(t *testing.T, der []byte) {
 		sd, err := signature.Parse(der)
 		if err != nil {
 			return
+		}
+		for _, d := range append(append(sd.CRLs, sd.OCSPs...), sd.RevocationChoices...) {
+			if !bytes.Contains(der, d) {
+				t.Fatal("revocation data that is not in the input")
+			}
+		}
+		if len(sd.CRLs)+len(sd.OCSPs) > len(sd.RevocationChoices) {
+			t.Fatal("more CRLs and OCSP responses than RevocationInfoChoices")
 		}
 		if sd.Detached != (sd.Content == nil) && !(sd.Detached == false && len(sd.Content) == 0) {
 			t.Fatalf("Detached=%v with content %q", sd.Detached, sd.Content)
@@ -38,6 +56,47 @@ func FuzzParse(f *testing.F) {
 					t.Fatal("a token that is not in the input")
 				}
 			}
+			for _, ats := range si.ArchiveTimeStamps {
+				if !bytes.Contains(der, ats.Token) || (ats.HashIndex != nil && !bytes.Contains(ats.Token, ats.HashIndex)) {
+					t.Fatal("an archive time-stamp that is not in the input")
+				}
+				// Recomputing the input never panics, whatever the index says.
+				_, _ = signature.ArchiveTimeStampInput(sd, &si, ats.HashIndex, crypto.SHA256, der)
+			}
+		}
+	})
+}
+
+// FuzzStatusAnswers: any bytes offered as a CRL or an OCSP response give no
+// answer or an authentic one, never a panic; only the issuer's own data counts.
+func FuzzStatusAnswers(f *testing.F) {
+	fx := newFixture(f, keys.ECDSAP256)
+	src := &revSource{h: fx.h, at: fx.now}
+	crls, _, err := src.Revocation(f.Context(), fx.chain[0], fx.chain[1])
+	if err != nil {
+		f.Fatal(err)
+	}
+	src.ocsp = true
+	_, ocsps, err := src.Revocation(f.Context(), fx.chain[0], fx.chain[1])
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(crls[0], true)
+	f.Add(ocsps[0], false)
+	f.Add([]byte{0x30, 0x03, 0x0a, 0x01, 0x00}, false)
+	cert, issuer := fx.chain[0], fx.chain[1]
+	f.Fuzz(func(t *testing.T, der []byte, isCRL bool) {
+		var got []signature.StatusAnswer
+		if isCRL {
+			got = signature.StatusAnswers(cert, issuer, [][]byte{der}, nil)
+		} else {
+			got = signature.StatusAnswers(cert, issuer, nil, [][]byte{der})
+		}
+		if len(got) > 1 {
+			t.Fatalf("%d answers from one document", len(got))
+		}
+		if len(got) == 1 && (got[0].ThisUpdate.IsZero() || got[0].Revoked != !got[0].RevokedAt.IsZero()) {
+			t.Fatalf("an incoherent answer %+v", got[0])
 		}
 	})
 }

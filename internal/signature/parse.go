@@ -24,7 +24,15 @@ type SignedData struct {
 	Content      []byte                // eContent; nil when Detached
 	Detached     bool
 	Certificates [][]byte // the certificates field, each a DER Certificate, unparsed
-	Signers      []SignerInfo
+	// CRLs and OCSPs are the crls field's CertificateLists and RFC 5940 OCSPResponses (B-LT), DER.
+	CRLs, OCSPs [][]byte
+	Signers     []SignerInfo
+
+	// ContentTypeDER is eContentType as encoded, the first input of an archive time-stamp.
+	ContentTypeDER []byte
+	// CertificateChoices and RevocationChoices are every element of the
+	// certificates and crls fields as encoded: what ats-hash-index-v3 indexes.
+	CertificateChoices, RevocationChoices [][]byte
 }
 
 // SignerInfo is one signer of a SignedData.
@@ -46,6 +54,23 @@ type SignerInfo struct {
 
 	// TimeStampTokens are the signature-time-stamp attributes' tokens (ContentInfo DER).
 	TimeStampTokens [][]byte
+	// ArchiveTimeStamps are the archive-time-stamp-v3 attributes (B-LTA), in order.
+	ArchiveTimeStamps []ArchiveTimeStamp
+
+	// ArchiveFields are version, sid, digestAlgorithm, signedAttrs,
+	// signatureAlgorithm and signature as encoded, concatenated (EN 319 122-1 §5.5.3 step 3).
+	ArchiveFields []byte
+	// UnsignedAttrValues are attrType || AttributeValue, as encoded, for each
+	// value of each unsigned attribute: what unsignedAttrValuesHashIndex hashes.
+	UnsignedAttrValues [][]byte
+}
+
+// ArchiveTimeStamp is one archive-time-stamp-v3 attribute value.
+type ArchiveTimeStamp struct {
+	Token []byte // the TimeStampToken (ContentInfo DER)
+	// HashIndex is the ATSHashIndexV3 the token's ats-hash-index-v3 unsigned
+	// attribute holds, as encoded; nil when the token has none.
+	HashIndex []byte
 }
 
 var (
@@ -72,9 +97,14 @@ func Parse(der []byte) (*SignedData, error) {
 	var version int64
 	var digestAlgs, eci, eExplicit cryptobyte.String
 	var hasContent bool
+	var ctDER cryptobyte.String
 	if !sd.ReadASN1Integer(&version) || !sd.ReadASN1(&digestAlgs, cbasn1.SET) || !sd.ReadASN1(&eci, cbasn1.SEQUENCE) ||
-		!eci.ReadASN1ObjectIdentifier(&out.ContentType) || !eci.ReadOptionalASN1(&eExplicit, &hasContent, tagExplicit0) || !eci.Empty() {
+		!eci.ReadASN1Element(&ctDER, cbasn1.OBJECT_IDENTIFIER) || !eci.ReadOptionalASN1(&eExplicit, &hasContent, tagExplicit0) || !eci.Empty() {
 		return nil, errors.New("cms: malformed SignedData")
+	}
+	out.ContentTypeDER = ctDER
+	if !ctDER.ReadASN1ObjectIdentifier(&out.ContentType) {
+		return nil, errors.New("cms: malformed eContentType")
 	}
 	if version < 1 || version > 5 {
 		return nil, fmt.Errorf("cms: SignedData version %d", version)
@@ -98,12 +128,18 @@ func Parse(der []byte) (*SignedData, error) {
 		if !certs.ReadAnyASN1Element(&c, &tag) {
 			return nil, errors.New("cms: malformed certificate")
 		}
+		out.CertificateChoices = append(out.CertificateChoices, c)
 		if tag == cbasn1.SEQUENCE { // other CertificateChoices are not certificates
 			out.Certificates = append(out.Certificates, c)
 		}
 	}
-	if !sd.SkipOptionalASN1(tagImplicit1) { // crls: revocation data comes at B-LT
+	var crls cryptobyte.String
+	var hasCRLs bool
+	if !sd.ReadOptionalASN1(&crls, &hasCRLs, tagImplicit1) {
 		return nil, errors.New("cms: malformed crls")
+	}
+	if err := out.readCRLs(crls); err != nil {
+		return nil, err
 	}
 	var sis cryptobyte.String
 	if !sd.ReadASN1(&sis, cbasn1.SET) || !sd.Empty() {
@@ -140,6 +176,7 @@ func parseSignerInfo(si cryptobyte.String) (SignerInfo, error) {
 		return s, fmt.Errorf("cms: SignerInfo version %d", version)
 	}
 	s.Version, s.SID, s.SignatureAlgorithm, s.Signature = int(version), sid, sigAlg, sig
+	s.ArchiveFields = archiveFields(version, sid, digestAlg, attrs, sigAlg, sig)
 	var h crypto.Hash
 	if h = hashOf(digestAlg); h == 0 {
 		return s, errors.New("cms: unsupported digest algorithm")
@@ -159,6 +196,92 @@ func parseSignerInfo(si cryptobyte.String) (SignerInfo, error) {
 		}
 	}
 	return s, nil
+}
+
+// readCRLs sorts the crls field's RevocationInfoChoices: CertificateLists,
+// RFC 5940 OCSP responses, and other formats kept only for the hash index.
+func (sd *SignedData) readCRLs(crls cryptobyte.String) error {
+	for !crls.Empty() {
+		var e cryptobyte.String
+		var tag cbasn1.Tag
+		if !crls.ReadAnyASN1Element(&e, &tag) {
+			return errors.New("cms: malformed RevocationInfoChoice")
+		}
+		sd.RevocationChoices = append(sd.RevocationChoices, e)
+		switch tag {
+		case cbasn1.SEQUENCE:
+			sd.CRLs = append(sd.CRLs, e)
+		case tagImplicit1:
+			other := cryptobyte.String(cms.Contents(e))
+			var format asn1.ObjectIdentifier
+			var resp cryptobyte.String
+			if !other.ReadASN1ObjectIdentifier(&format) || !other.ReadAnyASN1Element(&resp, &tag) || !other.Empty() {
+				return errors.New("cms: malformed OtherRevocationInfoFormat")
+			}
+			if format.Equal(cms.OIDRevInfoOCSP) && tag == cbasn1.SEQUENCE {
+				sd.OCSPs = append(sd.OCSPs, resp)
+			}
+		}
+	}
+	return nil
+}
+
+// archiveFields re-encodes the SignerInfo fields an archive time-stamp covers,
+// byte for byte as read: each element is written back with its own header.
+func archiveFields(version int64, sid, digestAlg, attrs, sigAlg, sig []byte) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1Int64(version)
+	b.AddBytes(sid)
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddBytes(digestAlg) })
+	b.AddBytes(attrs) // the [0] IMPLICIT element as encoded, not retagged
+	b.AddBytes(sigAlg)
+	b.AddASN1OctetString(sig)
+	out, err := b.Bytes()
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// tokenHashIndex returns the ATSHashIndexV3 a time-stamp token's ats-hash-index-v3
+// unsigned attribute holds, nil when absent or malformed.
+func tokenHashIndex(token []byte) []byte {
+	in := cryptobyte.String(token)
+	var ci, explicit, sd, sis, si, unsigned cryptobyte.String
+	var has bool
+	if !in.ReadASN1(&ci, cbasn1.SEQUENCE) || !ci.SkipASN1(cbasn1.OBJECT_IDENTIFIER) || !ci.ReadASN1(&explicit, tagExplicit0) ||
+		!explicit.ReadASN1(&sd, cbasn1.SEQUENCE) {
+		return nil
+	}
+	if !sd.SkipASN1(cbasn1.INTEGER) || !sd.SkipASN1(cbasn1.SET) || !sd.SkipASN1(cbasn1.SEQUENCE) ||
+		!sd.SkipOptionalASN1(tagExplicit0) || !sd.SkipOptionalASN1(tagImplicit1) ||
+		!sd.ReadASN1(&sis, cbasn1.SET) || !sis.ReadASN1(&si, cbasn1.SEQUENCE) {
+		return nil
+	}
+	for !si.Empty() && !si.PeekASN1Tag(tagImplicit1) { // the fields before unsignedAttrs
+		var e cryptobyte.String
+		if !si.ReadAnyASN1Element(&e, nil) {
+			return nil
+		}
+	}
+	if !si.ReadOptionalASN1(&unsigned, &has, tagImplicit1) || !has {
+		return nil
+	}
+	var index []byte
+	for !unsigned.Empty() {
+		var attr, values, v cryptobyte.String
+		var typ asn1.ObjectIdentifier
+		if !unsigned.ReadASN1(&attr, cbasn1.SEQUENCE) || !attr.ReadASN1ObjectIdentifier(&typ) || !attr.ReadASN1(&values, cbasn1.SET) {
+			return nil
+		}
+		if typ.Equal(cms.OIDATSHashIndexV3) {
+			if index != nil || !values.ReadASN1Element(&v, cbasn1.SEQUENCE) || !values.Empty() {
+				return nil // exactly one attribute with one value (EN 319 122-1 §5.5.2)
+			}
+			index = v
+		}
+	}
+	return index
 }
 
 func readOptionalElement(s *cryptobyte.String, out *cryptobyte.String, present *bool, tag cbasn1.Tag) bool {
@@ -235,21 +358,34 @@ func (s *SignerInfo) readSignedAttrs(set cryptobyte.String) error {
 
 func (s *SignerInfo) readUnsignedAttrs(set cryptobyte.String) error {
 	for !set.Empty() {
-		var attr, values cryptobyte.String
+		var attr, values, typeDER cryptobyte.String
 		var typ asn1.ObjectIdentifier
-		if !set.ReadASN1(&attr, cbasn1.SEQUENCE) || !attr.ReadASN1ObjectIdentifier(&typ) ||
+		if !set.ReadASN1(&attr, cbasn1.SEQUENCE) || !attr.ReadASN1Element(&typeDER, cbasn1.OBJECT_IDENTIFIER) ||
 			!attr.ReadASN1(&values, cbasn1.SET) || !attr.Empty() {
 			return errors.New("cms: malformed unsigned attribute")
 		}
-		if !typ.Equal(cms.OIDSignatureTimeStampTok) {
-			continue
+		if t := typeDER; !t.ReadASN1ObjectIdentifier(&typ) {
+			return errors.New("cms: malformed unsigned attribute type")
 		}
 		for !values.Empty() {
-			var tok cryptobyte.String
-			if !values.ReadASN1Element(&tok, cbasn1.SEQUENCE) {
-				return errors.New("cms: malformed signature-time-stamp")
+			var v cryptobyte.String
+			var tag cbasn1.Tag
+			if !values.ReadAnyASN1Element(&v, &tag) {
+				return errors.New("cms: malformed unsigned attribute value")
 			}
-			s.TimeStampTokens = append(s.TimeStampTokens, tok)
+			s.UnsignedAttrValues = append(s.UnsignedAttrValues, append(bytes.Clone(typeDER), v...))
+			switch {
+			case typ.Equal(cms.OIDSignatureTimeStampTok):
+				if tag != cbasn1.SEQUENCE {
+					return errors.New("cms: malformed signature-time-stamp")
+				}
+				s.TimeStampTokens = append(s.TimeStampTokens, v)
+			case typ.Equal(cms.OIDArchiveTimeStampV3):
+				if tag != cbasn1.SEQUENCE {
+					return errors.New("cms: malformed archive-time-stamp-v3")
+				}
+				s.ArchiveTimeStamps = append(s.ArchiveTimeStamps, ArchiveTimeStamp{Token: v, HashIndex: tokenHashIndex(v)})
+			}
 		}
 	}
 	return nil
@@ -301,13 +437,41 @@ func checkProduced(der, content []byte, cert *x509.Certificate, alg x509.Signatu
 	if err := cert.CheckSignature(alg, si.SignedAttrs, si.Signature); err != nil {
 		return err
 	}
-	if opts.Level == BT {
+	if opts.Level >= BT {
 		if len(si.TimeStampTokens) != 1 {
 			return errors.New("signature-time-stamp missing")
 		}
 		digest := sha256.Sum256(si.Signature)
 		if _, err := checkToken(si.TimeStampTokens[0], digest[:]); err != nil {
 			return fmt.Errorf("signature-time-stamp: %w", err)
+		}
+	}
+	if opts.Level >= BLT && len(sd.CRLs)+len(sd.OCSPs) == 0 {
+		return errors.New("B-LT without revocation data")
+	}
+	if opts.Level == BLTA {
+		return checkArchiveTimeStamps(sd, si, content)
+	}
+	return nil
+}
+
+// checkArchiveTimeStamps checks that there is an archive time-stamp and each
+// stamps the input recomputed from sd as a relying party reads it.
+func checkArchiveTimeStamps(sd *SignedData, si *SignerInfo, content []byte) error {
+	if len(si.ArchiveTimeStamps) == 0 {
+		return errors.New("archive-time-stamp-v3 missing")
+	}
+	for _, ats := range si.ArchiveTimeStamps {
+		t, err := timestamp.CheckToken(ats.Token)
+		if err != nil {
+			return fmt.Errorf("archive-time-stamp-v3: %w", err)
+		}
+		input, err := ArchiveTimeStampInput(sd, si, ats.HashIndex, t.HashAlg, signedContent(sd, content))
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(digest(t.HashAlg, input), t.Imprint) {
+			return errors.New("archive-time-stamp-v3 does not stamp this signature")
 		}
 	}
 	return nil

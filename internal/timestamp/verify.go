@@ -32,7 +32,8 @@ type Token struct {
 	HashAlg  crypto.Hash // the message imprint's hash; 0 if not one a TSA here accepts
 	Nonce    []byte      // INTEGER contents, nil if none
 	Signer   *x509.Certificate
-	FailInfo []byte // the failInfo BIT STRING when refused
+	FailInfo []byte   // the failInfo BIT STRING when refused
+	Certs    [][]byte // the token's certificates field, DER, for path building
 }
 
 // CheckReply reads a TimeStampResp. When granted, it checks the token the way a
@@ -128,19 +129,21 @@ func (t *Token) check(token []byte, trusted []*x509.Certificate) error {
 	if len(trusted) == 1 {
 		signer = trusted[0]
 	}
-	if hasCerts && len(trusted) == 0 {
+	for hasCerts && !certs.Empty() {
 		var c cryptobyte.String
-		for !certs.Empty() && signer == nil {
-			if !certs.ReadASN1Element(&c, cbasn1.SEQUENCE) {
-				return errors.New("malformed certificate")
-			}
-			cert, err := x509.ParseCertificate(c)
-			if err != nil {
-				return err
-			}
-			if cert.Subject.String() != "" && len(cert.ExtKeyUsage) == 1 && cert.ExtKeyUsage[0] == x509.ExtKeyUsageTimeStamping {
-				signer = cert
-			}
+		if !certs.ReadASN1Element(&c, cbasn1.SEQUENCE) {
+			return errors.New("malformed certificate")
+		}
+		t.Certs = append(t.Certs, c)
+		if len(trusted) > 0 || signer != nil {
+			continue
+		}
+		cert, err := x509.ParseCertificate(c)
+		if err != nil {
+			return err
+		}
+		if cert.Subject.String() != "" && len(cert.ExtKeyUsage) == 1 && cert.ExtKeyUsage[0] == x509.ExtKeyUsageTimeStamping {
+			signer = cert
 		}
 	}
 	if err := t.readTSTInfo(eContent); err != nil {

@@ -19,9 +19,14 @@ func FuzzValidate(f *testing.F) {
 	f.Add(fx.sign(f, false, signature.BB, nil), false)
 	f.Add(fx.sign(f, true, signature.BT, nil), true)
 	f.Add(fx.sign(f, false, signature.BT, nil), false)
+	f.Add(fx.signLT(f, true, signature.BLT), true)
+	f.Add(fx.signLT(f, false, signature.BLTA), false)
 	f.Add([]byte{0x30, 0x80}, false)
-	opts := validation.Options{Roots: []*x509.Certificate{fx.h.Root.Cert}, Status: status{}, Now: fx.now.Add(time.Hour)}
 	f.Fuzz(func(t *testing.T, sig []byte, detached bool) {
+		opts := validation.Options{Roots: []*x509.Certificate{fx.h.Root.Cert}, Now: fx.now.Add(time.Hour)}
+		if !detached { // exercise the offline path too
+			opts.Status = status{}
+		}
 		var content []byte
 		if detached {
 			content = document

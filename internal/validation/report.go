@@ -42,6 +42,9 @@ type TimeSource string
 const (
 	// ByTimeStamp: a valid signature-time-stamp from a TSA that chains to Roots (L-425).
 	ByTimeStamp TimeSource = "signature-time-stamp"
+	// ByArchiveTimeStamp: no signature time-stamp proves an earlier time, but a
+	// valid archive-time-stamp-v3 proves the signature existed at its genTime.
+	ByArchiveTimeStamp TimeSource = "archive-time-stamp"
 	// ByValidationTime: no usable time-stamp; the proof is only that the signature
 	// exists at the validation time. The signing-time attribute is only claimed.
 	ByValidationTime TimeSource = "validation-time"
@@ -52,7 +55,7 @@ type Report struct {
 	Indication    Indication    `json:"indication"`
 	SubIndication SubIndication `json:"subIndication,omitempty"`
 	Reason        string        `json:"reason"`
-	Level         string        `json:"level,omitempty"`    // "B-B" or "B-T"
+	Level         string        `json:"level,omitempty"`    // "B-B", "B-T", "B-LT" or "B-LTA"
 	Detached      bool          `json:"detached"`           // the signed content travels apart
 	Signer        *Signer       `json:"signer,omitempty"`   // nil when no signing certificate was found
 	Chain         []string      `json:"chain,omitempty"`    // subjects from the signer to the trust anchor
@@ -61,10 +64,12 @@ type Report struct {
 	ProvenBy      TimeSource    `json:"provenBy"`           // how ProvenTime is known
 	ClaimedTime   *time.Time    `json:"claimedSigningTime"` // the signing-time attribute; null when absent
 	TimeStamp     *TimeStamp    `json:"timeStamp,omitempty"`
-	Qualified     bool          `json:"qualified"`
-	QualifiedWhy  string        `json:"qualifiedReason"`
-	Warnings      []string      `json:"warnings,omitempty"`
-	Conclusions   []Conclusion  `json:"conclusions"`
+	// ArchiveTimeStamps are the archive-time-stamp-v3 attributes, each validated (B-LTA).
+	ArchiveTimeStamps []TimeStamp  `json:"archiveTimeStamps,omitempty"`
+	Qualified         bool         `json:"qualified"`
+	QualifiedWhy      string       `json:"qualifiedReason"`
+	Warnings          []string     `json:"warnings,omitempty"`
+	Conclusions       []Conclusion `json:"conclusions"`
 }
 
 // Signer is the signer's identity as its certificate certifies it (L-417-2).

@@ -1,4 +1,4 @@
-// Package validation validates CAdES signatures (ETSI EN 319 122-1 B-B and B-T)
+// Package validation validates CAdES signatures (ETSI EN 319 122-1 B-B to B-LTA)
 // as ETSI EN 319 102-1 says, and states the legal conclusions a relying party
 // or a court needs: signer identified (L-417-2), qualified signature and its
 // presumption (L-20, L-417-3), proven or only claimed date (L-425).
@@ -22,7 +22,6 @@ import (
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/signature"
 	"github.com/tawthiq/tawthiq/internal/signature/cms"
-	"github.com/tawthiq/tawthiq/internal/timestamp"
 )
 
 // StatusSource tells the revocation status of cert, issued by issuer, as known
@@ -37,14 +36,18 @@ type Options struct {
 	// Roots are the trust anchors: the CAs of CSPs approved by the authority
 	// (L-20); until the trusted list exists, the configured roots.
 	Roots []*x509.Certificate
-	// Status gives revocation status. Nil means none is available, and a
-	// signature then cannot be TOTAL-PASSED (INDETERMINATE/TRY_LATER): the
-	// validator does not fail open.
+	// Status gives revocation status live. Nil means only the offline data
+	// (the signature's crls, Extra) may answer; when neither does, a signature
+	// cannot be TOTAL-PASSED (INDETERMINATE/TRY_LATER): the validator does not
+	// fail open.
 	Status StatusSource
 	// Now is the validation time; zero means time.Now().
 	Now time.Time
 	// Extra is validation data carried beside the signature (a PDF's DSS):
-	// certificates for path building, CRLs and OCSP responses for status.
+	// certificates for path building, CRLs and OCSP responses for status. Like
+	// the signature's own, a CRL or OCSP response counts only if its issuer (or
+	// delegated responder) signed it and, to say "not revoked", only if issued
+	// at or after the proven time.
 	Extra signature.ValidationData
 }
 
@@ -52,19 +55,72 @@ type Options struct {
 // the signed document for a detached signature, nil for an enveloping one. It
 // never returns an error: every outcome, malformed input included, is a Report.
 func Validate(ctx context.Context, sig []byte, content []byte, opts Options) Report {
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	v := &validator{opts: opts, r: Report{ValidationAt: now, ProvenTime: now, ProvenBy: ByValidationTime}}
+	v := newValidator(opts)
 	v.run(ctx, sig, content)
 	v.conclude()
 	return v.r
 }
 
 type validator struct {
-	opts Options
-	r    Report
+	opts        Options
+	r           Report
+	roots, pool *x509.CertPool // trust anchors; certificates for path building
+	crls, ocsps [][]byte       // offline revocation data: Extra, then the signature's
+}
+
+// newValidator sets the validation time and the pools Roots and Extra give.
+func newValidator(opts Options) *validator {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	v := &validator{opts: opts, r: Report{ValidationAt: now, ProvenTime: now, ProvenBy: ByValidationTime},
+		roots: x509.NewCertPool(), pool: x509.NewCertPool()}
+	for _, c := range opts.Roots {
+		if c != nil {
+			v.roots.AddCert(c)
+		}
+	}
+	v.addCerts(opts.Extra.Certs)
+	v.crls, v.ocsps = opts.Extra.CRLs, opts.Extra.OCSPs
+	return v
+}
+
+// addCerts adds DER certificates to the path-building pool, skipping bad ones.
+func (v *validator) addCerts(ders [][]byte) []*x509.Certificate {
+	out := make([]*x509.Certificate, 0, len(ders))
+	for _, d := range ders {
+		if c, err := x509.ParseCertificate(d); err == nil {
+			v.pool.AddCert(c)
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// status combines the offline data (the signature's crls, Options.Extra) and
+// the live source: a revocation either reports wins, the earliest first; a
+// "not revoked" counts offline only from data issued at or after at.
+func (v *validator) status(cert, issuer *x509.Certificate, at time.Time) (revoked bool, revokedAt time.Time, known bool) {
+	note := func(r bool, t time.Time) {
+		if r && (!revoked || t.Before(revokedAt)) {
+			revoked, revokedAt = true, t
+		}
+	}
+	for _, a := range signature.StatusAnswers(cert, issuer, v.crls, v.ocsps) {
+		if a.Revoked || !a.ThisUpdate.Before(at) {
+			note(a.Revoked, a.RevokedAt)
+			known = true
+		}
+	}
+	if v.opts.Status != nil {
+		r, t, k := v.opts.Status.RevocationStatus(cert, issuer, v.r.ValidationAt)
+		if k {
+			note(r, t)
+			known = true
+		}
+	}
+	return revoked, revokedAt, known
 }
 
 func (v *validator) fail(ind Indication, sub SubIndication, format string, args ...any) {
@@ -99,22 +155,16 @@ func (v *validator) run(ctx context.Context, der, content []byte) {
 		v.fail(TotalFailed, FormatFailure, "the content-type attribute %s differs from eContentType %s", si.ContentType, sd.ContentType)
 		return
 	}
-	v.r.Level = "B-B"
-	if len(si.TimeStampTokens) > 0 {
-		v.r.Level = "B-T"
-	}
+	v.r.Level = level(sd, si)
+	v.crls = append(append([][]byte{}, v.crls...), sd.CRLs...)
+	v.ocsps = append(append([][]byte{}, v.ocsps...), sd.OCSPs...)
 	if !si.SigningTime.IsZero() {
 		t := si.SigningTime.UTC()
 		v.r.ClaimedTime = &t
 	}
 
 	// EN 319 102-1 §5.2.3: identify the signing certificate among those carried.
-	certs := make([]*x509.Certificate, 0, len(sd.Certificates))
-	for _, d := range sd.Certificates {
-		if c, err := x509.ParseCertificate(d); err == nil {
-			certs = append(certs, c)
-		}
-	}
+	certs := v.addCerts(sd.Certificates)
 	signer := findSigner(certs, si.SID)
 	if signer == nil {
 		v.fail(Indeterminate, NoSigningCertificateFound, "the signature does not carry the certificate its signer identifier names")
@@ -159,19 +209,11 @@ func (v *validator) run(ctx context.Context, der, content []byte) {
 		return
 	}
 
-	pool := x509.NewCertPool()
-	for _, c := range certs {
-		pool.AddCert(c)
-	}
-	roots := x509.NewCertPool()
-	for _, c := range v.opts.Roots {
-		if c != nil {
-			roots.AddCert(c)
-		}
-	}
+	roots, pool := v.roots, v.pool
 
 	// Best-signature-time (EN 319 102-1 §5.6.2.4, from a signature time-stamp).
-	v.bestSignatureTime(si, pool, roots)
+	v.bestSignatureTime(si)
+	v.archiveTimeStamps(sd, si, signed)
 	at := v.r.ProvenTime
 	if c := v.r.ClaimedTime; c != nil && v.r.ProvenBy == ByTimeStamp && c.After(at) {
 		v.warn("the claimed signing time %s is after the time-stamp's %s: the claim is wrong (L-425: only the proven date counts)", ts(*c), ts(at))
@@ -227,12 +269,12 @@ func (v *validator) checkStatus(chain []*x509.Certificate, at time.Time) bool {
 		if i > 0 {
 			sub, who = RevokedCANoPOE, "the CA certificate "+c.Subject.CommonName
 		}
-		if v.opts.Status == nil {
-			v.fail(Indeterminate, TryLater, "no revocation status source: the status of %s is unknown", who)
-			return false
-		}
-		revoked, revokedAt, known := v.opts.Status.RevocationStatus(c, issuer, v.r.ValidationAt)
+		revoked, revokedAt, known := v.status(c, issuer, at)
 		switch {
+		case !known && v.opts.Status == nil:
+			v.fail(Indeterminate, TryLater, "no revocation status source, and no CRL or OCSP response issued after the proven time %s carried or given: the status of %s is unknown",
+				ts(at), who)
+			return false
 		case !known:
 			v.fail(Indeterminate, TryLater, "the revocation status of %s is not known; retry with fresher revocation data", who)
 			return false
@@ -257,53 +299,30 @@ func (v *validator) checkStatus(chain []*x509.Certificate, at time.Time) bool {
 }
 
 // bestSignatureTime sets ProvenTime to the earliest genTime of a signature
-// time-stamp that stamps SHA-256 of the signature value, verifies, and whose
-// TSA chains to Roots at genTime; other tokens are ignored and reported.
-func (v *validator) bestSignatureTime(si *signature.SignerInfo, pool, roots *x509.CertPool) {
-	digest := sha256.Sum256(si.Signature)
+// time-stamp over the signature value that checkTimeStamp accepts; other
+// tokens are ignored and reported.
+func (v *validator) bestSignatureTime(si *signature.SignerInfo) {
 	for i, tok := range si.TimeStampTokens {
-		t, err := timestamp.CheckToken(tok)
-		if err != nil {
-			v.warn("signature-time-stamp %d ignored: %v", i+1, err)
-			v.noteIgnored(time.Time{}, "", err.Error())
+		got, t := v.checkTimeStamp(tok, hashOf(si.Signature))
+		if t == nil {
+			v.warn("signature-time-stamp %d ignored: %s", i+1, got.Ignored)
+			v.noteIgnored(got)
 			continue
 		}
-		ignore := func(why string) {
-			v.warn("signature-time-stamp %d ignored: %s", i+1, why)
-			v.noteIgnored(t.GenTime, t.Signer.Subject.String(), why)
-		}
-		if !bytes.Equal(t.Imprint, digest[:]) {
-			ignore("it does not stamp SHA-256 of this signature value")
+		if v.r.ProvenBy == ByTimeStamp && !got.GenTime.Before(v.r.ProvenTime) {
 			continue
 		}
-		o := verifyOpts(roots, pool, t.GenTime)
-		o.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}
-		tsaChains, err := t.Signer.Verify(o)
-		if err != nil {
-			ignore("the TSA does not chain to a trusted root at its genTime: " + err.Error())
-			continue
-		}
-		if v.opts.Status != nil && len(tsaChains[0]) > 1 {
-			if revoked, at, known := v.opts.Status.RevocationStatus(t.Signer, tsaChains[0][1], v.r.ValidationAt); known && revoked && !at.After(t.GenTime) {
-				ignore("the TSA certificate was revoked at " + ts(at))
-				continue
-			}
-		}
-		if v.r.ProvenBy == ByTimeStamp && !t.GenTime.Before(v.r.ProvenTime) {
-			continue
-		}
-		v.r.ProvenTime, v.r.ProvenBy = t.GenTime.UTC(), ByTimeStamp
-		v.r.TimeStamp = &TimeStamp{GenTime: t.GenTime.UTC(), TSA: t.Signer.Subject.String(), Trusted: true,
-			Qualified: qualifiedToken(tok)}
+		v.r.ProvenTime, v.r.ProvenBy = got.GenTime, ByTimeStamp
+		v.r.TimeStamp = &got
 	}
 }
 
 // noteIgnored records an ignored token when no usable one was found yet.
-func (v *validator) noteIgnored(genTime time.Time, tsa, why string) {
+func (v *validator) noteIgnored(got TimeStamp) {
 	if v.r.ProvenBy == ByTimeStamp {
 		return
 	}
-	v.r.TimeStamp = &TimeStamp{GenTime: genTime.UTC(), TSA: tsa, Ignored: why}
+	v.r.TimeStamp = &got
 }
 
 // qualified decides whether the signer's certificate is qualified (L-11, L-20).
@@ -377,6 +396,9 @@ func (v *validator) conclude() {
 	case passed && v.r.ProvenBy == ByTimeStamp:
 		c(law.L425, true, fmt.Sprintf("the date %s is proven by a signature time-stamp from %s and is opposable to third parties (%s, not relied on)",
 			ts(v.r.ProvenTime), v.r.TimeStamp.TSA, claimed))
+	case passed && v.r.ProvenBy == ByArchiveTimeStamp:
+		c(law.L425, true, fmt.Sprintf("an archive time-stamp proves the signature existed at %s; that date is opposable, the signing date being no later (%s, not relied on)",
+			ts(v.r.ProvenTime), claimed))
 	case passed:
 		why := "no trusted signature time-stamp"
 		if v.r.TimeStamp != nil && v.r.TimeStamp.Ignored != "" {

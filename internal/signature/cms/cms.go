@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"errors"
 	"slices"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -26,7 +27,88 @@ var (
 	OIDTSTInfo               = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
 	OIDSigningCertificateV2  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
 	OIDSignatureTimeStampTok = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14} // id-aa-signatureTimeStampToken
+	// OIDRevInfoOCSP is id-ri-ocsp-response (RFC 5940 §4.1): an OCSPResponse in SignedData.crls.
+	OIDRevInfoOCSP = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 16, 2}
+	// OIDArchiveTimeStampV3 is id-aa-ets-archiveTimestampV3 (ETSI EN 319 122-1 §5.5.3).
+	OIDArchiveTimeStampV3 = asn1.ObjectIdentifier{0, 4, 0, 1733, 2, 4}
+	// OIDATSHashIndexV3 is id-aa-ATSHashIndex-v3 (ETSI EN 319 122-1 §5.5.2).
+	OIDATSHashIndexV3 = asn1.ObjectIdentifier{0, 4, 0, 19122, 1, 5}
 )
+
+// OCSPRevocationInfo returns the RevocationInfoChoice other [1] carrying an
+// OCSPResponse, as RFC 5940 §4.1 puts one in SignedData.crls.
+func OCSPRevocationInfo(resp []byte) ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(OIDRevInfoOCSP)
+		b.AddBytes(resp)
+	})
+	return b.Bytes()
+}
+
+// WithUnsignedAttribute returns the ContentInfo holding a SignedData with one
+// SignerInfo (an RFC 3161 token, say) with attr appended to its unsignedAttrs;
+// every other byte is kept, so the signature still verifies.
+func WithUnsignedAttribute(ci, attr []byte) ([]byte, error) {
+	in := cryptobyte.String(ci)
+	var body, explicit, sd, sis, si cryptobyte.String
+	var ctype asn1.ObjectIdentifier
+	if !in.ReadASN1(&body, cbasn1.SEQUENCE) || !in.Empty() || !body.ReadASN1ObjectIdentifier(&ctype) ||
+		!body.ReadASN1(&explicit, cbasn1.Tag(0).Constructed().ContextSpecific()) || !body.Empty() ||
+		!explicit.ReadASN1(&sd, cbasn1.SEQUENCE) || !explicit.Empty() {
+		return nil, errors.New("cms: not a DER ContentInfo")
+	}
+	var head []byte // SignedData fields before signerInfos
+	for !sd.PeekASN1Tag(cbasn1.SET) || len(head) == 0 || !isLast(sd) {
+		var e cryptobyte.String
+		if !sd.ReadAnyASN1Element(&e, nil) {
+			return nil, errors.New("cms: malformed SignedData")
+		}
+		head = append(head, e...)
+	}
+	if !sd.ReadASN1(&sis, cbasn1.SET) || !sis.ReadASN1(&si, cbasn1.SEQUENCE) || !sis.Empty() {
+		return nil, errors.New("cms: not exactly one SignerInfo")
+	}
+	var fields []byte
+	var unsigned cryptobyte.String
+	for !si.Empty() {
+		var e cryptobyte.String
+		var tag cbasn1.Tag
+		if !si.ReadAnyASN1Element(&e, &tag) {
+			return nil, errors.New("cms: malformed SignerInfo")
+		}
+		if tag == cbasn1.Tag(1).Constructed().ContextSpecific() && si.Empty() {
+			unsigned = cryptobyte.String(Contents(e))
+			break
+		}
+		fields = append(fields, e...)
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(ctype)
+		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddBytes(head)
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddBytes(fields)
+						b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+							b.AddBytes(unsigned) // existing attributes keep their order and encoding
+							b.AddBytes(attr)
+						})
+					})
+				})
+			})
+		})
+	})
+	return b.Bytes()
+}
+
+// isLast reports whether s holds exactly one more element.
+func isLast(s cryptobyte.String) bool {
+	var e cryptobyte.String
+	return s.ReadAnyASN1Element(&e, nil) && s.Empty()
+}
 
 // DigestOIDs are the digest algorithms tawthiq writes, by crypto.Hash.
 var DigestOIDs = map[crypto.Hash]asn1.ObjectIdentifier{

@@ -31,6 +31,7 @@ var (
 
 	// Extended key usages and extensions Go's x509 does not name.
 	OIDEKUDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36} // RFC 9336
+	OIDEKUEmailProtection = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}  // RFC 5280
 	OIDEKUTimeStamping    = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}
 	OIDExtKeyUsage        = asn1.ObjectIdentifier{2, 5, 29, 37}
 	OIDOCSPNoCheck        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}

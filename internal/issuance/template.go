@@ -103,8 +103,9 @@ func EndEntityTemplate(csp CSP, issuer *x509.Certificate, req Request) (*x509.Ce
 	if err != nil {
 		return nil, err
 	}
-	// id-kp-documentSigning keeps the CA/B Forum TLS and S/MIME lints (and relying parties) off.
-	eku, err := marshalEKU(OIDEKUDocumentSigning)
+	// id-kp-documentSigning keeps the CA/B Forum TLS lints off; id-kp-emailProtection
+	// is what NSS (pdfsig) and mail clients require of a signer's certificate.
+	eku, err := marshalEKU(OIDEKUDocumentSigning, OIDEKUEmailProtection)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,266 @@
+package signature
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"time"
+
+	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/law"
+	"github.com/tawthiq/tawthiq/internal/signature/pdf"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
+)
+
+// PAdESOptions says how SignPAdES signs a PDF (ETSI EN 319 142-1).
+type PAdESOptions struct {
+	Level      Level            // B-B, B-T, B-LT or B-LTA
+	Stamper    Stamper          // required from B-T: signature and document time-stamps
+	Revocation RevocationSource // required from B-LT: the data the DSS keeps
+	// CACerts are further CA certificates (the root, the TSA's issuers) that
+	// complete the signer's and the TSA's paths for the DSS.
+	CACerts []*x509.Certificate
+	Now     func() time.Time // the claimed signing time, /M; nil is time.Now
+	// Reason, Location and Name go in the signature dictionary as the signer states them.
+	Reason, Location, Name string
+}
+
+// tokenReserve is room for an RFC 3161 token: TSTInfo, the TSA's certificate
+// and signature, with margin for an RSA TSA.
+const tokenReserve = 6144
+
+// SignPAdES signs pdf with signer, whose certificate is chain[0], as a PAdES
+// baseline signature at opts.Level. Each level is one incremental update
+// appended to the given bytes, which stay byte-for-byte intact (L-9): the
+// signature itself (B-B, B-T), then the DSS (B-LT), then a document
+// time-stamp (B-LTA). Earlier signatures of the file stay valid.
+func SignPAdES(ctx context.Context, doc []byte, signer crypto.Signer, chain []*x509.Certificate, opts PAdESOptions) ([]byte, error) {
+	if err := checkPAdESOptions(signer, chain, opts); err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	signingTime := now().UTC().Truncate(time.Second) // a PDF date has no fractions
+	if err := usableAt(chain[0], signingTime); err != nil {
+		return nil, err
+	}
+	if opts.Level >= BLT {
+		// L-25: a revoked key may not sign; ask before the key is used.
+		if err := CheckNotRevoked(ctx, path(chain[0], append(append([]*x509.Certificate{}, chain...), opts.CACerts...)), opts.Revocation, signingTime); err != nil {
+			return nil, err
+		}
+	}
+	out, cmsDER, err := signPDF(ctx, doc, signer, chain, opts, signingTime)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Level >= BLT {
+		if out, err = addDSS(ctx, out, cmsDER, chain, opts); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Level == BLTA {
+		if out, err = addDocTimeStamp(ctx, out, opts.Stamper); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func checkPAdESOptions(signer crypto.Signer, chain []*x509.Certificate, opts PAdESOptions) error {
+	switch {
+	case signer == nil || len(chain) == 0 || chain[0] == nil:
+		return errkind.New(errkind.Invalid, law.L417_2, "a signature needs the signer's key and certificate")
+	case opts.Level < BB || opts.Level > BLTA:
+		return errkind.New(errkind.Invalid, law.LInternal, "unknown PAdES level %v", opts.Level)
+	case opts.Level >= BT && opts.Stamper == nil:
+		return errkind.New(errkind.Invalid, law.L417_3, "a %v signature needs a time-stamping authority", opts.Level)
+	case opts.Level >= BLT && opts.Revocation == nil:
+		return errkind.New(errkind.Invalid, law.L25, "a %v signature needs a revocation source", opts.Level)
+	}
+	return nil
+}
+
+// openPDF reads doc, or says why it cannot be signed.
+func openPDF(doc []byte) (*pdf.File, error) {
+	f, err := pdf.Open(doc)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Invalid, err, "the document is not a PDF this signer can update: %v", err)
+	}
+	return f, nil
+}
+
+// signPDF adds the signature field and its CMS (B-B or B-T) in one update.
+func signPDF(ctx context.Context, doc []byte, signer crypto.Signer, chain []*x509.Certificate, opts PAdESOptions, at time.Time) ([]byte, []byte, error) {
+	f, err := openPDF(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	level := BB
+	if opts.Level >= BT {
+		level = BT
+	}
+	reserve := 2048
+	for _, c := range chain {
+		reserve += len(c.Raw)
+	}
+	if level == BT {
+		reserve += tokenReserve
+	}
+	p, err := f.PrepareSignature(pdf.SigField{SubFilter: pdf.SubFilterCAdES, Time: at,
+		Reason: opts.Reason, Location: opts.Location, Name: opts.Name, Reserve: reserve})
+	if err != nil {
+		return nil, nil, errkind.Wrap(errkind.Invalid, err, "the PDF cannot take a signature field: %v", err)
+	}
+	// L-9: what is signed is exactly the prepared bytes, minus the /Contents gap.
+	signed := p.SignedBytes()
+	cmsDER, err := SignCAdES(ctx, signed, signer, chain, Options{Detached: true, Level: level, Stamper: opts.Stamper,
+		Now: func() time.Time { return at }, OmitSigningTime: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := p.Embed(cmsDER)
+	if err != nil {
+		return nil, nil, errkind.Wrap(errkind.Internal, err, "embedding the signature")
+	}
+	if err := checkEmbedded(out, p.ByteRange(), signed, cmsDER); err != nil {
+		return nil, nil, err
+	}
+	return out, cmsDER, nil
+}
+
+// checkEmbedded re-reads the file as a validator would (STYLE #8): the new
+// signature's byte range is sound and covers exactly what was signed.
+func checkEmbedded(out []byte, br [4]int64, signed, der []byte) error {
+	f, err := pdf.Open(out)
+	if err != nil {
+		return errkind.Wrap(errkind.Internal, err, "the signed PDF does not read back")
+	}
+	sigs, err := f.Signatures()
+	if err != nil {
+		return errkind.Wrap(errkind.Internal, err, "the signed PDF's signatures do not read back")
+	}
+	for _, s := range sigs {
+		if len(s.ByteRange) != 4 || [4]int64(s.ByteRange) != br {
+			continue
+		}
+		if err := f.CheckByteRange(s); err != nil {
+			return errkind.Wrap(errkind.Internal, err, "the produced byte range is unsound")
+		}
+		if a, b := sha256.Sum256(f.SignedBytes(s)), sha256.Sum256(signed); a != b || !bytes.Equal(pdf.DER(s.Contents), der) {
+			return errkind.New(errkind.Internal, law.L9, "the produced PDF does not hold what was signed")
+		}
+		return nil
+	}
+	return errkind.New(errkind.Internal, law.L9, "the produced signature is not found in the PDF")
+}
+
+// addDSS gathers the certificates and revocation data of the signer's path and
+// of the signature time-stamp's TSA, judged at the time-stamp's genTime, and
+// writes them to the document security store (EN 319 142-1 §5.4.2).
+func addDSS(ctx context.Context, doc, cmsDER []byte, chain []*x509.Certificate, opts PAdESOptions) ([]byte, error) {
+	sd, err := Parse(cmsDER)
+	if err != nil || len(sd.Signers) != 1 || len(sd.Signers[0].TimeStampTokens) == 0 {
+		return nil, errkind.New(errkind.Internal, law.LInternal, "re-reading the signature for its time-stamp")
+	}
+	t, err := timestamp.CheckToken(sd.Signers[0].TimeStampTokens[0])
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "re-reading the signature time-stamp")
+	}
+	pool := append(append([]*x509.Certificate{}, chain...), opts.CACerts...)
+	for _, d := range t.Certs {
+		if c, err := x509.ParseCertificate(d); err == nil {
+			pool = append(pool, c)
+		}
+	}
+	signerPath := path(chain[0], pool)
+	if len(signerPath) < 2 {
+		return nil, errkind.New(errkind.Invalid, law.L25, "B-LT needs the issuer of the signer's certificate in the chain")
+	}
+	var dss pdf.DSS
+	for _, p := range []struct {
+		path []*x509.Certificate
+		rule law.ID
+	}{{signerPath, law.L25}, {path(t.Signer, pool), law.L417_3}} {
+		if err := gatherDSS(ctx, &dss, opts.Revocation, p.path, t.GenTime, p.rule); err != nil {
+			return nil, err
+		}
+	}
+	f, err := openPDF(doc)
+	if err != nil {
+		return nil, err
+	}
+	out, err := f.AddDSS(dss)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "writing the DSS")
+	}
+	return out, nil
+}
+
+// gatherDSS adds path's certificates and, for each but the last, the raw CRLs
+// and OCSP responses src gives, refusing data that shows one revoked at at or
+// leaves its status unknown (judgeStatus). A PAdES DSS keeps them raw, not as
+// CMS RevocationInfoChoices.
+func gatherDSS(ctx context.Context, dss *pdf.DSS, src RevocationSource, path []*x509.Certificate, at time.Time, rule law.ID) error {
+	for i, c := range path {
+		dss.Certs = appendNew(dss.Certs, c.Raw)
+		if i+1 == len(path) {
+			break
+		}
+		crls, ocsps, err := src.Revocation(ctx, c, path[i+1])
+		if err != nil {
+			return errkind.Wrap(errkind.Unavailable, err, "the revocation data of %s could not be gathered", c.Subject.CommonName)
+		}
+		if err := judgeStatus(c, StatusAnswers(c, path[i+1], crls, ocsps), at, rule); err != nil {
+			return err
+		}
+		dss.CRLs = appendNew(dss.CRLs, crls...)
+		dss.OCSPs = appendNew(dss.OCSPs, ocsps...)
+	}
+	return nil
+}
+
+func appendNew(s [][]byte, add ...[]byte) [][]byte {
+	for _, d := range add {
+		if !containsDER(s, d) {
+			s = append(s, d)
+		}
+	}
+	return s
+}
+
+// addDocTimeStamp adds a document time-stamp (EN 319 142-1 §5.5, B-LTA): an
+// RFC 3161 token over SHA-256 of its own byte range.
+func addDocTimeStamp(ctx context.Context, doc []byte, s Stamper) ([]byte, error) {
+	f, err := openPDF(doc)
+	if err != nil {
+		return nil, err
+	}
+	p, err := f.PrepareSignature(pdf.SigField{DocTimeStamp: true, SubFilter: pdf.SubFilterRFC3161, Reserve: tokenReserve})
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "preparing the document time-stamp")
+	}
+	signed := p.SignedBytes()
+	digest := sha256.Sum256(signed)
+	token, err := s.StampDigest(ctx, digest)
+	if err != nil {
+		e := errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority did not stamp the document")
+		e.Rule = errkind.As(err).Rule
+		return nil, e
+	}
+	if _, err := checkToken(token, digest[:]); err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable token")
+	}
+	out, err := p.Embed(token)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Internal, err, "embedding the document time-stamp")
+	}
+	if err := checkEmbedded(out, p.ByteRange(), signed, token); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

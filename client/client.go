@@ -219,7 +219,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
-	resp, err := c.send(ctx, method, path, body, "application/json")
+	resp, err := c.send(ctx, method, path, body, "application/json", "application/json")
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 
 // raw fetches a non-JSON resource (DER, text).
 func (c *Client) raw(ctx context.Context, path string) ([]byte, error) {
-	resp, err := c.send(ctx, http.MethodGet, path, nil, "*/*")
+	resp, err := c.send(ctx, http.MethodGet, path, nil, "", "*/*")
 	if err != nil {
 		return nil, err
 	}
@@ -249,13 +249,13 @@ func (c *Client) raw(ctx context.Context, path string) ([]byte, error) {
 }
 
 // send performs the request and turns any non-2xx answer into a *Problem.
-func (c *Client) send(ctx context.Context, method, path string, body io.Reader, accept string) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, contentType, accept string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, fmt.Errorf("tawthiq client: %w", err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", accept+", application/problem+json")
 	if c.token != "" {

@@ -4,11 +4,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,7 +64,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd(), verifyCmd())
+	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd(), verifyCmd(), signCmd(), authorityCmd())
 	addClientCommands(r)
 	return r
 }
@@ -266,9 +270,10 @@ func verifyCmd() *cobra.Command {
 	var v app.Verify
 	var f serverFlags
 	var asJSON, useStore bool
+	var report, lang string
 	c := &cobra.Command{
-		Use:   "verify SIGNATURE.p7s [--content DOCUMENT] [--roots root.pem] [--data DIR]",
-		Short: "validate a CAdES signature offline: ETSI EN 319 102-1 indication and what the law concludes",
+		Use:   "verify FILE [--content DOCUMENT] [--roots root.pem] [--local] [--fetch] [--report out.html|out.pdf --lang ar|fr|en]",
+		Short: "validate a signed PDF (PAdES) or a CMS signature (CAdES): ETSI EN 319 102-1 indication and what the law concludes",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v.Signature = args[0]
@@ -283,32 +288,71 @@ func verifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rep)
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s %s\n%s\n", rep.Indication, rep.SubIndication, rep.Reason)
-			if rep.Signer != nil {
-				fmt.Fprintf(out, "signer: %s\n", rep.Signer.Subject)
-			}
-			fmt.Fprintf(out, "time: %s (%s)\n", rep.ProvenTime.UTC().Format(time.RFC3339), rep.ProvenBy)
-			for _, c := range rep.Conclusions {
-				mark := "no "
-				if c.Holds {
-					mark = "yes"
+			if report != "" {
+				if err := writeReport(rep, report, lang); err != nil {
+					return err
 				}
-				fmt.Fprintf(out, "  %s %-8s %s\n", mark, c.Rule, c.Why)
 			}
-			if rep.Indication != "TOTAL-PASSED" {
-				return fmt.Errorf("%s/%s: %s", rep.Indication, rep.SubIndication, rep.Reason)
+			if asJSON {
+				if err := printJSON(cmd.OutOrStdout(), rep); err != nil {
+					return err
+				}
+			} else {
+				printReport(cmd.OutOrStdout(), rep)
+			}
+			if !rep.Passed() {
+				return fmt.Errorf("%s: the document's signatures do not all pass", rep.Indication)
 			}
 			return nil
 		},
 	}
-	c.Flags().StringVar(&v.Content, "content", "", "the signed document, for a detached signature")
+	c.Flags().StringVar(&v.Content, "content", "", "the signed document, for a detached CMS signature")
 	c.Flags().StringSliceVar(&v.Roots, "roots", nil, "PEM trust anchors (repeatable)")
 	c.Flags().BoolVar(&useStore, "local", false, "also trust this CSP's root and take status from its records (--data/--db)")
+	c.Flags().BoolVar(&v.Fetch, "fetch", false, "ask each certificate's OCSP responder or CRL for its status now")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the full report as JSON")
+	c.Flags().StringVar(&report, "report", "", "also write a readable report: a .html or .pdf file")
+	c.Flags().StringVar(&lang, "lang", "fr", "the report's language: ar, fr or en")
 	f.add(c)
 	return c
+}
+
+func printReport(out io.Writer, rep app.VerifyReport) {
+	fmt.Fprintf(out, "%s %s (%d signature(s))\n", rep.Kind, rep.Indication, len(rep.Signatures))
+	if rep.PDF != nil && rep.PDF.ChangedAfterSigning {
+		fmt.Fprintf(out, "the document was changed after signing: %s\n", strings.Join(rep.PDF.ChangedKinds, ", "))
+	}
+	for i, r := range rep.Signatures {
+		fmt.Fprintf(out, "signature %d: %s %s %s\n%s\n", i+1, r.Level, r.Indication, r.SubIndication, r.Reason)
+		if r.Signer != nil {
+			fmt.Fprintf(out, "signer: %s\n", r.Signer.Subject)
+		}
+		fmt.Fprintf(out, "time: %s (%s)\n", r.ProvenTime.UTC().Format(time.RFC3339), r.ProvenBy)
+		for _, c := range r.Conclusions {
+			mark := "no "
+			if c.Holds {
+				mark = "yes"
+			}
+			fmt.Fprintf(out, "  %s %-8s %s\n", mark, c.Rule, c.Why)
+		}
+	}
+	if rep.PDF != nil {
+		for _, c := range rep.PDF.Conclusions {
+			mark := "no "
+			if c.Holds {
+				mark = "yes"
+			}
+			fmt.Fprintf(out, "document: %s %-8s %s\n", mark, c.Rule, c.Why)
+		}
+	}
+}
+
+// writeReport writes the readable report, all or nothing.
+func writeReport(rep app.VerifyReport, path, lang string) error {
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	var buf bytes.Buffer
+	if err := rep.WriteReport(&buf, format, lang); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/tawthiq/tawthiq/client"
 	"github.com/tawthiq/tawthiq/internal/signature"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 // TestVerifyCLI_L417_3 signs a document with a certificate the CSP issued and has
@@ -99,14 +101,29 @@ func TestVerifyCLI_L417_3(t *testing.T) {
 		return cli("verify", sigFile, "--content", doc, "--local", "--data", srv.data)
 	}
 	out, err := verify()
-	if err != nil || !strings.HasPrefix(out, "TOTAL-PASSED") {
+	if err != nil || !strings.HasPrefix(out, "CAdES TOTAL-PASSED") {
 		t.Fatalf("verify of a good signature: %v\n%s", err, out)
+	}
+	// The readable reports: an Arabic page right to left, a French PDF poppler reads.
+	html, pdf := filepath.Join(dir, "report.html"), filepath.Join(dir, "report.pdf")
+	if _, err := cli("verify", sigFile, "--content", doc, "--local", "--data", srv.data, "--report", html, "--lang", "ar"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), `dir="rtl"`) || !strings.Contains(string(b), "L-417-3") {
+		t.Errorf("the Arabic HTML report is not right to left or lacks its conclusions: %v", err)
+	}
+	if _, err := cli("verify", sigFile, "--content", doc, "--local", "--data", srv.data, "--report", pdf, "--lang", "fr"); err != nil {
+		t.Fatal(err)
+	}
+	pdftotext := testpki.NeedTool(t, "pdftotext", "poppler-utils")
+	if txt, err := exec.Command(pdftotext, pdf, "-").Output(); err != nil || !strings.Contains(string(txt), "TOTAL-PASSED") || !strings.Contains(string(txt), "L-417-3") {
+		t.Errorf("pdftotext does not read the indication and the rule in the French PDF report: %v\n%s", err, txt)
 	}
 	if !strings.Contains(out, "yes L-417-3") || !strings.Contains(out, "no  L-425") {
 		t.Errorf("the conclusions should grant the presumption (L-417-3) but no proven date (L-425, no time-stamp):\n%s", out)
 	}
 	// Without --local the CSP's root is not trusted and nothing is known of its status.
-	if out, err := cli("verify", sigFile, "--content", doc); err == nil || strings.HasPrefix(out, "TOTAL-PASSED") {
+	if out, err := cli("verify", sigFile, "--content", doc); err == nil || strings.HasPrefix(out, "CAdES TOTAL-PASSED") {
 		t.Errorf("a signature passed with no trust anchor:\n%s", out)
 	}
 	if err := os.WriteFile(doc, []byte("Contrat de vente, 99 999 MAD"), 0o600); err != nil {

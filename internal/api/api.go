@@ -142,6 +142,7 @@ type Deps struct {
 	CRLs         CRLPublisher
 	Directory    DirectorySearcher
 	Notices      NoticeLister
+	Authority    Authority // the national authority's register (L-15)
 	Clock        clock.Clock
 	Logger       *slog.Logger
 	MaxBodyBytes int64 // 0: DefaultMaxBodyBytes
@@ -153,6 +154,10 @@ type Deps struct {
 	PublicBurst int
 	// CACerts returns the DER of a CA certificate by name ("root", "signature", "seal"...).
 	CACerts func(name string) ([]byte, bool)
+	// Seals applies organisations' seals; MaxDocumentBytes bounds a document
+	// sent to be sealed (0: DefaultMaxDocumentBytes).
+	Seals            Sealer
+	MaxDocumentBytes int64
 }
 
 // New returns the HTTP handler of the API.
@@ -176,6 +181,9 @@ func newServer(d Deps) *server {
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if d.MaxDocumentBytes <= 0 {
+		d.MaxDocumentBytes = DefaultMaxDocumentBytes
 	}
 	return &server{Deps: d, limiter: newLimiter(d.PublicRate, d.PublicBurst, maxLimitedClients)}
 }

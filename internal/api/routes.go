@@ -31,6 +31,7 @@ type route struct {
 // routes is the one table of endpoints and who may call them.
 func (s *server) routes() []route {
 	admin := []access.Role{access.RoleAdmin}
+	adminAuditor := []access.Role{access.RoleAdmin, access.RoleAuditor}
 	officer := []access.Role{access.RoleRAOfficer}
 	anyUser := []access.Role{access.RoleAdmin, access.RoleRAOfficer, access.RoleAuditor, access.RoleHolder}
 	return []route{
@@ -67,6 +68,27 @@ func (s *server) routes() []route {
 		{Method: "GET", Pattern: "/api/v1/notices", Roles: []access.Role{access.RoleHolder}, Handle: s.notices},
 
 		{Method: "POST", Pattern: "/api/v1/crls/{ca}", Roles: admin, Handle: s.publishCRL},
+		// The seal service checks that the user is one the organisation authorised (L-6).
+		{Method: "POST", Pattern: "/api/v1/seals/{name}", Roles: anyUser, Handle: s.applySeal},
+
+		// The national authority's register (L-15): its administrators write, its auditors read.
+		{Method: "GET", Pattern: "/api/v1/authority/csps", Roles: adminAuditor, Handle: s.authorityCSPs},
+		{Method: "POST", Pattern: "/api/v1/authority/csps", Roles: admin, Handle: s.authorityRegisterCSP},
+		{Method: "GET", Pattern: "/api/v1/authority/csps/{id}", Roles: adminAuditor, Handle: s.authorityDossier},
+		{Method: "PUT", Pattern: "/api/v1/authority/csps/{id}", Roles: admin, Handle: s.authorityUpdateCSP},
+		{Method: "POST", Pattern: "/api/v1/authority/services", Roles: admin, Handle: s.authorityAddService},
+		{Method: "GET", Pattern: "/api/v1/authority/services/{id}", Roles: adminAuditor, Handle: s.authorityService},
+		{Method: "POST", Pattern: "/api/v1/authority/services/{id}/status", Roles: admin, Handle: s.authorityChangeStatus},
+		{Method: "GET", Pattern: "/api/v1/authority/services/{id}/status", Roles: adminAuditor, Handle: s.authorityStatusAt},
+		{Method: "POST", Pattern: "/api/v1/authority/insurances", Roles: admin, Handle: s.authorityInsurance},
+		{Method: "GET", Pattern: "/api/v1/authority/insurance-warnings", Roles: adminAuditor, Handle: s.authorityWarnings},
+		{Method: "POST", Pattern: "/api/v1/authority/audits", Roles: admin, Handle: s.authorityAudit},
+		{Method: "POST", Pattern: "/api/v1/authority/sanctions", Roles: admin, Handle: s.authoritySanction},
+		{Method: "POST", Pattern: "/api/v1/authority/crypto-declarations", Roles: admin, Handle: s.authorityCrypto},
+		{Method: "POST", Pattern: "/api/v1/authority/agreements", Roles: admin, Handle: s.authorityAgreement},
+		{Method: "GET", Pattern: "/api/v1/authority/agreements", Roles: adminAuditor, Handle: s.authorityAgreements},
+		{Method: "GET", Pattern: "/api/v1/authority/register", Roles: adminAuditor, Handle: s.authorityRegister},
+		{Method: "GET", Pattern: "/api/v1/authority/register/{year}", Roles: adminAuditor, Handle: s.authorityExport},
 
 		{Method: "GET", Pattern: "/api/v1/audit/entries", Roles: []access.Role{access.RoleAuditor, access.RoleAdmin}, Handle: s.auditEntries},
 		{Method: "GET", Pattern: "/api/v1/audit/verify", Roles: []access.Role{access.RoleAuditor}, Handle: s.auditVerify},
@@ -235,7 +257,11 @@ func (s *server) middleware(next http.Handler) http.Handler {
 			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+			limit := s.MaxBodyBytes
+			if documentRoute(r) {
+				limit = s.MaxDocumentBytes // a whole document, not a JSON request
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		sw := &statusWriter{ResponseWriter: w, ri: ri}
 		next.ServeHTTP(sw, r)

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/access"
 	"github.com/tawthiq/tawthiq/internal/api"
 	"github.com/tawthiq/tawthiq/internal/auditlog"
+	"github.com/tawthiq/tawthiq/internal/authority"
 	"github.com/tawthiq/tawthiq/internal/ca"
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/config"
@@ -37,6 +39,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/ocsp"
 	"github.com/tawthiq/tawthiq/internal/ra"
 	"github.com/tawthiq/tawthiq/internal/revocation"
+	"github.com/tawthiq/tawthiq/internal/seal"
 	"github.com/tawthiq/tawthiq/internal/store"
 	"github.com/tawthiq/tawthiq/internal/tsa"
 )
@@ -65,8 +68,10 @@ type App struct {
 	Revoke    *revocation.Service
 	Directory *directory.Service
 	Notify    *notify.Service
+	Authority *authority.Service // the national authority's register (authority mode)
 	OCSP      *ocsp.Service
 	TSA       *tsa.Service        // nil when the hierarchy has no TSA certificate
+	Seals     *seal.Service       // nil when no seal is configured
 	tsaCerts  []*x509.Certificate // every TSA certificate of the hierarchy: checks checkpoint tokens
 	deliverer *notify.Deliverer   // nil when no mail server is configured
 	Handler   http.Handler
@@ -185,6 +190,17 @@ func (a *App) load(ctx context.Context) error {
 		return err
 	}
 	for _, au := range auths {
+		if au.Role == "root" {
+			// The root's CRL (ARL) gives the issuing CAs' status, which B-LT signatures carry.
+			ri, ok, err := a.rootCRLIssuer(ctx, au)
+			if err != nil {
+				return err
+			}
+			if ok {
+				revIssuers = append(revIssuers, ri)
+			}
+			continue
+		}
 		if au.Role != "issuing" {
 			continue
 		}
@@ -213,6 +229,7 @@ func (a *App) load(ctx context.Context) error {
 	a.Revoke = revocation.New(a.DB, a.opts.Clock, lt.l, csp, revIssuers)
 	a.Directory = directory.New(a.DB, a.opts.Clock, 0)
 	a.Notify = notify.New(a.DB, a.opts.Clock, notify.Config{Node: a.cfg.Node})
+	a.Authority = authority.New(a.DB, a.opts.Clock)
 	if err := a.newDeliverer(); err != nil {
 		return err
 	}
@@ -253,11 +270,19 @@ func (a *App) load(ctx context.Context) error {
 	} else if err != nil {
 		return fmt.Errorf("first checkpoint: %w", err)
 	}
+	var sealer api.Sealer // a nil *seal.Service must not become a non-nil interface
+	if len(a.cfg.Seals) > 0 {
+		if a.Seals, err = a.newSeals(ctx, rootOf(auths)); err != nil {
+			return err
+		}
+		sealer = a.Seals
+	}
 	apiHandler := api.New(api.Deps{
 		Access: a.Access, RA: a.RA, CA: a.CA, Checkpoints: a.Audit, AuditEntries: a.DB, Verifier: auditVerifier{a.DB, a.AuditVKey, a.tsaCerts},
 		Clock: a.opts.Clock, Logger: a.opts.Logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		CACerts:     func(name string) ([]byte, bool) { d, ok := a.caDER[name]; return d, ok },
 		Revocations: a.Revoke, CRLs: a.Revoke, Directory: a.Directory, Notices: a.Notify,
+		Seals: sealer, Authority: a.Authority,
 	})
 	// Status protocols are served beside the API, outside its middleware: they are
 	// public, cacheable and must stay cheap (L-21-rev).
@@ -289,6 +314,35 @@ func (a *App) load(ctx context.Context) error {
 // policy the CSP's arc + ".2", the default stated accuracy, the kernel's NTP state as
 // clock source. A demo whose kernel does not report synchronisation trusts the
 // system clock, and says so; production never does (L-21-1).
+// rootOf returns the hierarchy's root certificate, nil if it has none.
+func rootOf(auths []ca.Authority) *x509.Certificate {
+	for _, au := range auths {
+		if au.Role == "root" {
+			if c, err := x509.ParseCertificate(au.DER); err == nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// rootCRLIssuer returns the root as a CRL issuer when its key is at hand (the
+// demo); an offline root publishes its CRL at its own ceremonies instead.
+func (a *App) rootCRLIssuer(ctx context.Context, au ca.Authority) (revocation.Issuer, bool, error) {
+	cert, err := x509.ParseCertificate(au.DER)
+	if err != nil {
+		return revocation.Issuer{}, false, fmt.Errorf("CA %s: %w", au.Name, err)
+	}
+	if au.KeyURI == "" || !strings.HasPrefix(au.KeyURI, "file:") {
+		return revocation.Issuer{}, false, nil
+	}
+	signer, err := a.Keys.Open(ctx, au.KeyURI)
+	if err != nil {
+		return revocation.Issuer{}, false, fmt.Errorf("root %s key: %w", au.Name, err)
+	}
+	return revocation.Issuer{Name: au.Name, Cert: cert, Signer: signer}, true, nil
+}
+
 func (a *App) newTSA(ctx context.Context, auths []ca.Authority, csp issuance.CSP) (*tsa.Service, error) {
 	byName := map[string]ca.Authority{}
 	for _, au := range auths {
@@ -429,6 +483,19 @@ func (a *App) Serve(ctx context.Context) error {
 func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	// TAWTHIQ_CPUPROFILE=file profiles the server until it stops: for load runs only.
+	if path := a.opts.Getenv("TAWTHIQ_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	jobs := a.runJobs(ctx)
 	// The jobs end before ServeListener returns, so Close never pulls the store from under them.

@@ -53,12 +53,22 @@ func backends(t *testing.T) map[string]func(t *testing.T) string {
 // startEnv opens an App on a fresh data directory (dsn "" = SQLite) and serves it.
 func startEnv(t testing.TB, data, dsn string) *testEnv {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startEnvWith(t, config.Config{Data: data, DB: dsn})
+}
+
+// startEnvWith serves an App opened with cfg on a free port.
+func startEnvWith(t testing.TB, cfg config.Config) *testEnv {
+	t.Helper()
+	data := cfg.Data
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", cfg.Addr) // a restart keeps the address its certificates name
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	cfg := config.Config{Data: data, Addr: addr, DB: dsn}
+	cfg.Addr = addr
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := Open(ctx, cfg, Options{Getenv: testGetenv, Out: io.Discard})
 	if err != nil {

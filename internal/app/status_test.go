@@ -18,11 +18,17 @@ import (
 // issueOne issues a certificate for a new holder through the API and returns its serial, PEM and holder ID.
 func issueOne(t *testing.T, e *testEnv, idNumber string) (serial, pemText, holderID string) {
 	t.Helper()
+	return issueFor(t, e, idNumber, newCSR(t, p256(t), "Holder"))
+}
+
+// issueFor issues a certificate for csr to a new holder, approved by two new officers.
+func issueFor(t *testing.T, e *testEnv, idNumber, csr string) (serial, pemText, holderID string) {
+	t.Helper()
 	ctx := context.Background()
 	off1, _ := e.user(t, "Officer "+idNumber+"1", "ra-officer", "O1"+idNumber)
 	off2, _ := e.user(t, "Officer "+idNumber+"2", "ra-officer", "O2"+idNumber)
 	holder, hu := e.user(t, "Holder "+idNumber, "holder", idNumber)
-	a, err := holder.SubmitApplication(ctx, application(t, holder, idNumber, newCSR(t, p256(t), "Holder")))
+	a, err := holder.SubmitApplication(ctx, application(t, holder, idNumber, csr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +44,22 @@ func issueOne(t *testing.T, e *testEnv, idNumber string) (serial, pemText, holde
 		t.Fatal(err)
 	}
 	return c.Serial, c.PEM, hu.ID
+}
+
+// waitPublished waits until a CRL and an OCSP response publish serial's revocation (L-21-1).
+func waitPublished(t *testing.T, e *testEnv, serial string) {
+	t.Helper()
+	deadline := time.Now().Add(law.CRLRevocationDelay + 10*time.Second)
+	for {
+		r, err := e.app.Revoke.Revocation(context.Background(), serial)
+		if err == nil && !r.CRLPublishedAt.IsZero() && !r.OCSPPublishedAt.IsZero() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no CRL and OCSP response published the revocation within %s: %v", law.CRLRevocationDelay, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func fetch(t *testing.T, url string) []byte {
@@ -73,17 +95,7 @@ func TestStatusEndToEnd_L21_rev(t *testing.T) {
 				t.Errorf("revocation time %v is not UTC to the millisecond (L-21-1)", revs[0].RevokedAt)
 			}
 			// The publisher runs in the server: the CRL shows the revocation within seconds.
-			deadline := time.Now().Add(law.CRLRevocationDelay + 10*time.Second)
-			for {
-				r, err := e.app.Revoke.Revocation(ctx, bad)
-				if err == nil && !r.CRLPublishedAt.IsZero() && !r.OCSPPublishedAt.IsZero() {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("no CRL and OCSP response published the revocation within %s: %v", law.CRLRevocationDelay, err)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			waitPublished(t, e, bad)
 			openssl := needTool(t, "openssl")
 			dir := t.TempDir()
 			crl := filepath.Join(dir, "signature.crl")

@@ -3,46 +3,96 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/signature"
 	"github.com/tawthiq/tawthiq/internal/store"
 	"github.com/tawthiq/tawthiq/internal/validation"
+	"github.com/tawthiq/tawthiq/internal/validation/render"
 )
 
-// Verify is an offline validation of a CAdES signature (tawthiq verify).
+// Verify is a validation of a signed file (tawthiq verify): a PDF (PAdES) or a
+// CMS signature (CAdES), with what the file carries, the given roots and, on
+// request, the CSP's records or the status its certificates' URLs give.
 type Verify struct {
-	Signature string   // the CMS file (DER or PEM)
-	Content   string   // the signed document when the signature is detached
+	Signature string   // the signed PDF, or the CMS file (DER or PEM)
+	Content   string   // the signed document when a CMS signature is detached
 	Roots     []string // PEM files of trust anchors
 	// Config, when its data directory or database holds a CSP, adds that CSP's root
 	// as an anchor and answers status for the certificates it issued.
 	Config *Config
+	// Fetch asks each certificate's OCSP responder or CRL for its status now.
+	Fetch bool
+	Now   time.Time // the validation time; zero is now
 }
 
-// VerifyReport is the validation report.
-type VerifyReport = validation.Report
+// VerifyReport is the outcome: one EN 319 102-1 report per signature and, for a
+// PDF, what the document as a whole shows.
+type VerifyReport struct {
+	File       string                `json:"file"`
+	SHA256     string                `json:"sha256"`
+	Kind       string                `json:"kind"` // CAdES or PAdES
+	Indication validation.Indication `json:"indication"`
+	Signatures []validation.Report   `json:"signatures"`
+	PDF        *validation.PDFReport `json:"pdf,omitempty"`
+}
 
-// RunVerify validates a signature with what the file carries, the given roots and,
+// Passed says whether every signature passed and, for a PDF, nothing changed after.
+func (r VerifyReport) Passed() bool {
+	return r.Indication == validation.TotalPassed && (r.PDF == nil || !r.PDF.ChangedAfterSigning)
+}
+
+// Document is the report as the renderer reads it.
+func (r VerifyReport) document() render.Document {
+	d := render.Document{Name: r.File, SHA256: r.SHA256, Kind: r.Kind, Signatures: r.Signatures}
+	if r.PDF != nil {
+		for _, c := range r.PDF.Conclusions {
+			if !c.Holds {
+				d.Notes = append(d.Notes, string(c.Rule)+": "+c.Why)
+			}
+		}
+		for _, ts := range r.PDF.DocTimeStamps {
+			d.Notes = append(d.Notes, "document time-stamp "+ts.Field+": "+ts.TimeStamp.GenTime.UTC().Format(time.RFC3339)+" by "+ts.TimeStamp.TSA)
+		}
+	}
+	return d
+}
+
+// WriteReport writes the report as an HTML page or a PDF, in ar, fr or en.
+func (r VerifyReport) WriteReport(w io.Writer, format, lang string) error {
+	switch format {
+	case "html":
+		return render.HTML(w, r.document(), lang)
+	case "pdf":
+		return render.PDF(w, r.document(), lang)
+	}
+	return fmt.Errorf("report format %q: html or pdf", format)
+}
+
+// isPDF reports whether b starts like a PDF file (ISO 32000 §7.5.2 allows leading bytes).
+func isPDF(b []byte) bool {
+	head := b[:min(len(b), 1024)]
+	return bytes.Contains(head, []byte("%PDF-"))
+}
+
+// RunVerify validates a signed file with what it carries, the given roots and,
 // if Config names a CSP's store, that CSP's records.
 func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
-	sig, err := readDERorPEM(v.Signature)
+	raw, err := os.ReadFile(v.Signature)
 	if err != nil {
 		return VerifyReport{}, err
 	}
-	var content []byte
-	if v.Content != "" {
-		if content, err = os.ReadFile(v.Content); err != nil {
-			return VerifyReport{}, err
-		}
-	}
-	var opts validation.Options
+	opts := validation.Options{Now: v.Now}
 	for _, p := range v.Roots {
 		c, err := readCert(p)
 		if err != nil {
@@ -50,6 +100,7 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		}
 		opts.Roots = append(opts.Roots, c)
 	}
+	var sources statusSources
 	if v.Config != nil {
 		cfg := *v.Config
 		if err := cfg.Normalize(); err != nil {
@@ -64,9 +115,72 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		if err != nil {
 			return VerifyReport{}, err
 		}
-		opts.Roots, opts.Status = append(opts.Roots, roots...), st
+		opts.Roots = append(opts.Roots, roots...)
+		sources = append(sources, st)
 	}
-	return validation.Validate(ctx, sig, content, opts), nil
+	if v.Fetch {
+		sources = append(sources, fetchedStatus{ctx: ctx, f: newFetcher()})
+	}
+	if len(sources) > 0 {
+		opts.Status = sources
+	}
+	sum := sha256.Sum256(raw)
+	rep := VerifyReport{File: filepath.Base(v.Signature), SHA256: hex.EncodeToString(sum[:])}
+	if isPDF(raw) && v.Content == "" {
+		p := validation.ValidatePAdES(ctx, raw, opts)
+		rep.Kind, rep.Indication, rep.PDF = "PAdES", p.Indication, &p
+		for _, s := range p.Signatures {
+			rep.Signatures = append(rep.Signatures, s.Report)
+		}
+		return rep, nil
+	}
+	sig := raw
+	if blk, _ := pem.Decode(raw); blk != nil {
+		sig = blk.Bytes
+	}
+	var content []byte
+	if v.Content != "" {
+		if content, err = os.ReadFile(v.Content); err != nil {
+			return VerifyReport{}, err
+		}
+	}
+	r := validation.Validate(ctx, sig, content, opts)
+	rep.Kind, rep.Indication, rep.Signatures = "CAdES", r.Indication, []validation.Report{r}
+	return rep, nil
+}
+
+// statusSources asks each source in turn; the first that knows answers.
+type statusSources []validation.StatusSource
+
+func (s statusSources) RevocationStatus(cert, issuer *x509.Certificate, at time.Time) (bool, time.Time, bool) {
+	for _, src := range s {
+		if revoked, revokedAt, known := src.RevocationStatus(cert, issuer, at); known {
+			return revoked, revokedAt, true
+		}
+	}
+	return false, time.Time{}, false
+}
+
+// fetchedStatus asks the certificate's own OCSP responder or CRL now.
+type fetchedStatus struct {
+	ctx context.Context
+	f   *fetcher
+}
+
+func (s fetchedStatus) RevocationStatus(cert, issuer *x509.Certificate, at time.Time) (bool, time.Time, bool) {
+	crls, ocsps, err := s.f.Revocation(s.ctx, cert, issuer)
+	if err != nil {
+		return false, time.Time{}, false
+	}
+	for _, a := range signature.StatusAnswers(cert, issuer, crls, ocsps) {
+		if a.Revoked {
+			return true, a.RevokedAt, true
+		}
+		if a.CurrentAt(at) {
+			return false, time.Time{}, true
+		}
+	}
+	return false, time.Time{}, false
 }
 
 // dbStatus answers revocation status from a CSP's own records: its authorities and

@@ -30,6 +30,16 @@ type Config struct {
 	Node               string        `yaml:"node"`                // this node's name in job leases; default the host name
 	SMTP               SMTP          `yaml:"smtp"`                // where e-mail notices go; none: they wait in the outbox
 	WebhookURL         string        `yaml:"webhook_url"`         // instead of SMTP: notices POSTed as JSON to this https URL
+	Seals              []Seal        `yaml:"seals"`               // organisations' seals applied on the server (POST /api/v1/seals/{name})
+}
+
+// Seal is an organisation's seal whose key the server holds for it (an HSM in
+// production): applied only at the request of the users the organisation named.
+type Seal struct {
+	Name        string   `yaml:"name"`        // the name in the URL
+	Key         string   `yaml:"key"`         // key URI: pkcs11:... or file:... (relative to the data directory)
+	Certificate string   `yaml:"certificate"` // PEM: the seal certificate, then its issuing CA
+	Users       []string `yaml:"users"`       // user IDs (usr_...) the organisation authorised
 }
 
 // SMTP is the mail server that delivers notices to holders who accepted e-mail (L-65-3).
@@ -155,6 +165,18 @@ func (c *Config) Normalize() error {
 		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {
 			errs = append(errs, fmt.Errorf("smtp.addr %q: %v", c.SMTP.Addr, err))
 		}
+	}
+	seen := map[string]bool{}
+	for i, sl := range c.Seals {
+		switch {
+		case sl.Name == "" || strings.ContainsAny(sl.Name, "/?#% ") || seen[sl.Name]:
+			errs = append(errs, fmt.Errorf("seals[%d]: name %q must be unique, non-empty, without / ? # %% or spaces", i, sl.Name))
+		case sl.Key == "" || sl.Certificate == "":
+			errs = append(errs, fmt.Errorf("seals[%d] (%s): key and certificate are required", i, sl.Name))
+		case len(sl.Users) == 0:
+			errs = append(errs, fmt.Errorf("seals[%d] (%s): no user may apply it; list the authorised user IDs", i, sl.Name))
+		}
+		seen[sl.Name] = true
 	}
 	if c.PassphraseFile != "" {
 		pf, _ := filepath.Abs(c.PassphraseFile)

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, noticeCases()...)
 	tests = append(tests, tokenCases()...)
 	tests = append(tests, tsaCases()...)
+	tests = append(tests, authorityCases()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

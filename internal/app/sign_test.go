@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-pdf/fpdf"
+
+	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/keys"
+	"github.com/tawthiq/tawthiq/internal/law"
+	"github.com/tawthiq/tawthiq/internal/revocation"
+	"github.com/tawthiq/tawthiq/internal/testpki"
+	"github.com/tawthiq/tawthiq/internal/validation"
+)
+
+// holderKey makes the holder's own encrypted file key, as `tawthiq sign --key file:` reads it.
+func holderKey(t *testing.T, dir string) (string, *keys.Registry) {
+	t.Helper()
+	reg := keys.NewRegistry(keys.Options{PassphraseEnv: "TAWTHIQ_KEY_PASSPHRASE", Getenv: testGetenv})
+	t.Cleanup(func() { reg.Close() })
+	uri := "file:" + filepath.Join(dir, "holder.key")
+	if _, err := reg.Generate(context.Background(), uri, keys.ECDSAP256); err != nil {
+		t.Fatal(err)
+	}
+	return uri, reg
+}
+
+// samplePDF writes a one-page PDF made by a PDF library we did not write.
+func samplePDF(t *testing.T, path string) {
+	t.Helper()
+	p := fpdf.New("P", "mm", "A4", "")
+	p.AddPage()
+	p.SetFont("Helvetica", "", 14)
+	p.Cell(40, 10, "Contrat de vente - exemplaire signe")
+	if err := p.OutputFileAndClose(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSignAndVerify_L417_3: a holder signs with his own key through `tawthiq sign`
+// (CAdES B-LT and PAdES B-LTA, time-stamped by the CSP's TSA, status fetched from
+// its OCSP responder); openssl cms and poppler's pdfsig accept the results, our
+// validator concludes a qualified signature with a proven date; once the
+// certificate is revoked, signing is refused (L-25).
+func TestSignAndVerify_L417_3(t *testing.T) {
+	e := startEnv(t, t.TempDir(), "")
+	ctx := context.Background()
+	dir := t.TempDir()
+	uri, reg := holderKey(t, dir)
+	signer, err := reg.Open(ctx, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, certPEM, holderID := issueFor(t, e, "AB777777", newCSR(t, signer, "Holder"))
+	certFile := filepath.Join(dir, "holder.pem")
+	if err := os.WriteFile(certFile, []byte(certPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := writePEM(t, dir, "root.pem", fetch(t, e.base+"/ca/root.crt"))
+	doc := filepath.Join(dir, "contract.txt")
+	if err := os.WriteFile(doc, []byte("Je vends ma voiture pour 50 000 MAD.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pdf := filepath.Join(dir, "contract.pdf")
+	samplePDF(t, pdf)
+
+	base := Sign{Key: uri, Cert: certFile, TSA: TSAURL(e.base), Getenv: testGetenv}
+	cades := base
+	cades.File, cades.Out, cades.Level, cades.Detached = doc, filepath.Join(dir, "contract.p7s"), "B-LT", true
+	if _, err := RunSign(ctx, cades); err != nil {
+		t.Fatalf("sign CAdES: %v", err)
+	}
+	pades := base
+	pades.File, pades.Out, pades.Level = pdf, filepath.Join(dir, "contract-signed.pdf"), "B-LTA"
+	if _, err := RunSign(ctx, pades); err != nil {
+		t.Fatalf("sign PAdES: %v", err)
+	}
+
+	// Independent judges.
+	openssl := needTool(t, "openssl")
+	if out, err := exec.Command(openssl, "cms", "-verify", "-inform", "DER", "-in", cades.Out, "-binary",
+		"-content", doc, "-CAfile", root, "-purpose", "any", "-out", os.DevNull).CombinedOutput(); err != nil {
+		t.Fatalf("openssl cms -verify refuses our CAdES B-LT: %v\n%s", err, out)
+	}
+	pdfsig := testpki.NeedTool(t, "pdfsig", "poppler-utils")
+	certutil := testpki.NeedTool(t, "certutil", "libnss3-tools")
+	nss := filepath.Join(dir, "nss")
+	if err := os.Mkdir(nss, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(certutil, "-N", "-d", "sql:"+nss, "--empty-password").CombinedOutput(); err != nil {
+		t.Fatalf("certutil -N: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(certutil, "-A", "-d", "sql:"+nss, "-n", "tawthiq-root", "-t", "CT,C,C", "-i", root).CombinedOutput(); err != nil {
+		t.Fatalf("certutil -A: %v\n%s", err, out)
+	}
+	out, err := exec.Command(pdfsig, "-nssdir", "sql:"+nss, pades.Out).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Signature is Valid") || !strings.Contains(string(out), "Certificate is Trusted") {
+		t.Fatalf("pdfsig does not find our PAdES signature valid and trusted: %v\n%s", err, out)
+	}
+
+	// Our validator, offline with the CSP's root and records.
+	cfg := Config{Data: e.data}
+	for _, v := range []Verify{
+		{Signature: cades.Out, Content: doc, Config: &cfg},
+		{Signature: pades.Out, Config: &cfg},
+	} {
+		rep, err := RunVerify(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Passed() || len(rep.Signatures) != 1 || !rep.Signatures[0].Qualified || rep.Signatures[0].ProvenBy != validation.ByTimeStamp {
+			t.Fatalf("%s: not a passed, qualified, time-stamped signature: %+v", v.Signature, rep)
+		}
+		if want := map[string]string{"CAdES": "B-LT", "PAdES": "B-LTA"}[rep.Kind]; rep.Signatures[0].Level != want && (rep.PDF == nil || rep.PDF.Level != want) {
+			t.Errorf("%s: level %s, want %s", v.Signature, rep.Signatures[0].Level, want)
+		}
+	}
+
+	// L-25: revoked, the certificate no longer signs.
+	if _, err := e.app.Revoke.Revoke(ctx, revocation.Actor{ID: holderID, Role: revocation.RoleHolder},
+		revocation.Request{Serial: serial, Ground: law.GroundKeyCompromise}); err != nil {
+		t.Fatal(err)
+	}
+	waitPublished(t, e, serial)
+	again := cades
+	again.Out = filepath.Join(dir, "after-revocation.p7s")
+	_, err = RunSign(ctx, again)
+	if err == nil || errkind.As(err).Rule != law.L25 {
+		t.Fatalf("signing with a revoked certificate: %v, want a refusal under %s", err, law.L25)
+	}
+	if _, statErr := os.Stat(again.Out); statErr == nil {
+		t.Error("a refused signature left a file behind")
+	}
+}

@@ -65,11 +65,14 @@ type Report struct {
 	ClaimedTime   *time.Time    `json:"claimedSigningTime"` // the signing-time attribute; null when absent
 	TimeStamp     *TimeStamp    `json:"timeStamp,omitempty"`
 	// ArchiveTimeStamps are the archive-time-stamp-v3 attributes, each validated (B-LTA).
-	ArchiveTimeStamps []TimeStamp  `json:"archiveTimeStamps,omitempty"`
-	Qualified         bool         `json:"qualified"`
-	QualifiedWhy      string       `json:"qualifiedReason"`
-	Warnings          []string     `json:"warnings,omitempty"`
-	Conclusions       []Conclusion `json:"conclusions"`
+	ArchiveTimeStamps []TimeStamp `json:"archiveTimeStamps,omitempty"`
+	Qualified         bool        `json:"qualified"`
+	QualifiedWhy      string      `json:"qualifiedReason"`
+	// TrustService is what the trusted lists say of the CA that decided
+	// Qualified, at the proven time; null when no list was consulted.
+	TrustService *TrustService `json:"trustService,omitempty"`
+	Warnings     []string      `json:"warnings,omitempty"`
+	Conclusions  []Conclusion  `json:"conclusions"`
 }
 
 // Signer is the signer's identity as its certificate certifies it (L-417-2).
@@ -91,11 +94,15 @@ type Signer struct {
 
 // TimeStamp describes the signature-time-stamp that was used, or why none was.
 type TimeStamp struct {
-	GenTime   time.Time `json:"genTime"`
-	TSA       string    `json:"tsa"`       // the TSA certificate's subject
-	Trusted   bool      `json:"trusted"`   // the TSA chains to Roots at genTime
-	Qualified bool      `json:"qualified"` // carries the EN 319 422 esi4-qtstStatement-1 statement and is trusted
-	Ignored   string    `json:"ignored,omitempty"`
+	GenTime time.Time `json:"genTime"`
+	TSA     string    `json:"tsa"`     // the TSA certificate's subject
+	Trusted bool      `json:"trusted"` // the TSA chains to Roots at genTime
+	// Qualified: trusted, carries the EN 319 422 esi4-qtstStatement-1 statement
+	// and, when trusted lists are given, its TSA was a granted TSA/QTST at genTime.
+	Qualified    bool          `json:"qualified"`
+	QualifiedWhy string        `json:"qualifiedReason,omitempty"`
+	TrustService *TrustService `json:"trustService,omitempty"` // the lists' answer on the TSA; null when none was consulted
+	Ignored      string        `json:"ignored,omitempty"`
 }
 
 // Conclusion is one legal conclusion and the rule behind it.

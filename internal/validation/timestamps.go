@@ -66,7 +66,8 @@ func (v *validator) checkTimeStamp(token []byte, want imprinter) (TimeStamp, *ti
 		out.Ignored = why
 		return out, nil
 	}
-	out.Trusted, out.Qualified = true, qualifiedToken(token)
+	out.Trusted = true
+	out.Qualified, out.QualifiedWhy, out.TrustService = v.qualifiedTSA(token, t.Signer, t.GenTime)
 	return out, t
 }
 

@@ -3,8 +3,9 @@
 // or a court needs: signer identified (L-417-2), qualified signature and its
 // presumption (L-20, L-417-3), proven or only claimed date (L-425).
 //
-// It is mechanism only: no database, no network. Trust anchors and revocation
-// status come from the caller (Options); the time is injected (STYLE #9).
+// It is mechanism only: no database, no network. Trust anchors, the loaded
+// trusted lists and revocation status come from the caller (Options); the
+// time is injected (STYLE #9).
 package validation
 
 import (
@@ -33,9 +34,16 @@ type StatusSource interface {
 
 // Options is what the relying party brings.
 type Options struct {
-	// Roots are the trust anchors: the CAs of CSPs approved by the authority
-	// (L-20); until the trusted list exists, the configured roots.
+	// Roots are the trust anchors for path building: the configured roots and,
+	// with TrustedLists, the listed services' certificates (ListedCertificates).
+	// Chaining to one proves who signed, not that the CSP was approved.
 	Roots []*x509.Certificate
+	// TrustedLists decide approval (L-20, L-22): with them, a signature is
+	// qualified only if a CA of its path was a granted CA/QC for the
+	// certificate's QcType at the proven time, and a time-stamp only if its
+	// TSA was a granted TSA/QTST at genTime. Nil: the configured Roots are
+	// taken as approved CSPs, and the report says approval was not checked.
+	TrustedLists TrustedLists
 	// Status gives revocation status live. Nil means only the offline data
 	// (the signature's crls, Extra) may answer; when neither does, a signature
 	// cannot be TOTAL-PASSED (INDETERMINATE/TRY_LATER): the validator does not
@@ -258,7 +266,7 @@ func (v *validator) run(ctx context.Context, der, content []byte) {
 		return
 	}
 	v.r.Indication, v.r.Reason = TotalPassed, "the signature is intact, its signer's certificate chains to a trusted root and was valid and not revoked at the proven time"
-	v.qualified(signer)
+	v.qualified(signer, chain)
 }
 
 // checkStatus checks every certificate of chain but the anchor; it reports false after v.fail.
@@ -325,38 +333,6 @@ func (v *validator) noteIgnored(got TimeStamp) {
 	v.r.TimeStamp = &got
 }
 
-// qualified decides whether the signer's certificate is qualified (L-11, L-20).
-func (v *validator) qualified(signer *x509.Certificate) {
-	var qc issuance.QCStatements
-	found := false
-	for _, e := range signer.Extensions {
-		if e.Id.Equal(issuance.OIDQCStatements) {
-			q, err := issuance.ParseQCStatements(e.Value)
-			if err != nil {
-				v.r.QualifiedWhy = "the qcStatements extension is malformed: " + err.Error()
-				return
-			}
-			qc, found = q, true
-		}
-	}
-	kind := ""
-	switch {
-	case !found || !qc.Compliance:
-		v.r.QualifiedWhy = "the signer's certificate does not declare itself qualified (no QcCompliance statement)"
-		return
-	case qc.HasType(issuance.OIDQcTypeESign):
-		kind = "electronic signature (QcType esign)"
-	case qc.HasType(issuance.OIDQcTypeESeal):
-		kind = "electronic seal (QcType eseal)"
-	default:
-		v.r.QualifiedWhy = "the certificate is QcCompliant but its QcType is neither esign nor eseal"
-		return
-	}
-	v.r.Qualified = true
-	v.r.QualifiedWhy = "qualified certificate for an " + kind + " issued by an approved CSP per configured roots " +
-		"(the authority's trusted list is not consulted yet)"
-}
-
 func (v *validator) conclude() {
 	passed := v.r.Indication == TotalPassed
 	c := func(rule law.ID, holds bool, why string) {
@@ -377,14 +353,25 @@ func (v *validator) conclude() {
 	default:
 		c(law.L20, false, v.r.QualifiedWhy)
 	}
+	if svc := v.r.TrustService; passed && svc != nil && svc.Agreement != "" {
+		if svc.Approved {
+			c(law.L22, true, fmt.Sprintf("the CSP %s is approved in the trusted list of %s, recognised under %s: its qualified certificate has the same legal value as one of a Moroccan approved CSP",
+				svc.Provider, svc.List, svc.Agreement))
+		} else {
+			c(law.L22, false, fmt.Sprintf("the trusted list of %s is recognised under %s, but it does not show the CSP %s approved at the proven time: %s",
+				svc.List, svc.Agreement, svc.Provider, svc.Reason))
+		}
+	}
 	switch {
-	case !passed || !v.r.Qualified:
+	case !passed:
 		c(law.L417_3, false, "not a qualified (secured) signature: no presumption of reliability")
+	case !v.r.Qualified:
+		c(law.L417_3, false, "not a qualified (secured) signature, no presumption of reliability: "+v.r.QualifiedWhy)
 	case v.r.TimeStamp != nil && v.r.ProvenBy == ByTimeStamp && v.r.TimeStamp.Qualified:
 		c(law.L417_3, true, fmt.Sprintf("qualified signature: presumed reliable; with a qualified time-stamp of %s it has the force of a certified signature with a certain date (%s)",
 			v.r.TimeStamp.TSA, ts(v.r.ProvenTime)))
 	case v.r.ProvenBy == ByTimeStamp:
-		c(law.L417_3, true, "qualified signature: presumed reliable; its time-stamp is not qualified (no EN 319 422 statement), so it does not carry a certain date")
+		c(law.L417_3, true, "qualified signature: presumed reliable; its time-stamp is not qualified ("+v.r.TimeStamp.QualifiedWhy+"), so it does not carry a certain date")
 	default:
 		c(law.L417_3, true, "qualified signature: presumed reliable; without a qualified time-stamp it does not have the force of a certified signature with a certain date")
 	}

@@ -12,12 +12,14 @@ import (
 	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tawthiq/tawthiq/internal/tsa"
 )
@@ -187,5 +189,42 @@ func TestCheckpointTimeStamped_L21_2(t *testing.T) {
 	if out := runTool(t, "openssl", "ts", "-verify", "-digest", hex.EncodeToString(digest[:]), "-in", tok, "-token_in",
 		"-CAfile", root, "-untrusted", tsaPEM); !strings.Contains(out, "Verification: OK") {
 		t.Errorf("openssl ts -verify:\n%s", out)
+	}
+}
+
+// TestBenchTSA: the load tool measures raw signing, checks every reply for its
+// imprint and a new serial, verifies the sample it says, and each token it counted
+// is recorded.
+func TestBenchTSA(t *testing.T) {
+	e := startEnv(t, t.TempDir(), "")
+	ctx := context.Background()
+	before, err := e.app.DB.CountTimestamps(ctx)
+	must(t, err)
+	res, err := RunBenchTSA(ctx, BenchTSA{URL: e.base + "/tsa", Concurrency: 4, Duration: 300 * time.Millisecond,
+		VerifyOneIn: 3, SignFor: 100 * time.Millisecond})
+	must(t, err)
+	if res.Requests < 10 || res.Errors != 0 || res.RawSignsPerSec <= 0 || res.Ratio <= 0 || res.P99 < res.P50 {
+		t.Fatalf("result %+v", res)
+	}
+	if want := (res.Requests + 2) / 3; res.Verified < want-1 || res.Verified > want+1 {
+		t.Fatalf("%d of %d replies verified, want one in 3", res.Verified, res.Requests)
+	}
+	after, err := e.app.DB.CountTimestamps(ctx)
+	must(t, err)
+	// The probes and the replies cut short by the end of the run are recorded too.
+	if n := int(after - before); n < res.Requests+2 {
+		t.Fatalf("%d tokens recorded for %d counted replies", n, res.Requests)
+	}
+	// A TSA that answers for another imprint is caught.
+	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if len(body) > 40 && body[len(body)-1] != 0xff { // not the probe (certReq): change the imprint
+			body[len(body)-1] ^= 1
+		}
+		w.Write(e.app.TSA.Stamp(r.Context(), body).DER)
+	}))
+	defer liar.Close()
+	if res, err := RunBenchTSA(ctx, BenchTSA{URL: liar.URL, Concurrency: 2, Duration: 100 * time.Millisecond, SignFor: -1}); err == nil && res.Errors == 0 {
+		t.Fatalf("tokens for other imprints were not caught: %+v", res)
 	}
 }

@@ -27,8 +27,19 @@ type Config struct {
 	WantStatus int
 	// Check, if set, judges each response body; an error counts the response as failed.
 	Check func(body []byte) error
+	// NextBody, if set, writes each request's body (appended to dst) in place of
+	// Body, from client's goroutine: for runs whose requests must all differ.
+	NextBody func(client int, dst []byte) []byte
+	// CheckReply, if set, judges each response body against the request body that
+	// asked for it, after Check.
+	CheckReply func(req, resp []byte) error
 	// Client, if set, replaces the default keep-alive client.
 	Client *http.Client
+	// Lean sends the requests with a minimal HTTP/1.1 client (http:// only, one
+	// keep-alive connection per client, nothing allocated per request) instead of
+	// net/http's, so that a load generator sharing the server's cores takes little
+	// of them. Client is then unused.
+	Lean bool
 }
 
 // Result is what a run measured.
@@ -61,26 +72,63 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.WantStatus == 0 {
 		cfg.WantStatus = http.StatusOK
 	}
-	client := cfg.Client
-	if client == nil {
-		tr := &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        cfg.Concurrency,
-			MaxIdleConnsPerHost: cfg.Concurrency,
-			MaxConnsPerHost:     cfg.Concurrency,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
-		}
-		defer tr.CloseIdleConnections()
-		client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	}
 	method := http.MethodGet
-	if cfg.Body != nil {
+	if cfg.Body != nil || cfg.NextBody != nil {
 		method = http.MethodPost
 	}
+	// Each client's connection; the lean ones end with the run, plus grace.
+	var newDoer func() (doer, error)
+	if cfg.Lean {
+		until := time.Now().Add(cfg.Duration + 30*time.Second)
+		newDoer = func() (doer, error) { return newLeanConn(cfg.URL, method, cfg.ContentType, until) }
+	} else {
+		client := cfg.Client
+		if client == nil {
+			tr := &http.Transport{
+				Proxy:               nil,
+				DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+				MaxIdleConns:        cfg.Concurrency,
+				MaxIdleConnsPerHost: cfg.Concurrency,
+				MaxConnsPerHost:     cfg.Concurrency,
+				IdleConnTimeout:     90 * time.Second,
+				DisableCompression:  true,
+			}
+			defer tr.CloseIdleConnections()
+			client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		}
+		newDoer = func() (doer, error) { return &stdDoer{ctx: ctx, c: client, method: method, cfg: &cfg}, nil }
+	}
+	judge := func(status int, req, resp []byte) error {
+		if status != cfg.WantStatus {
+			return fmt.Errorf("HTTP status %d, want %d", status, cfg.WantStatus)
+		}
+		if cfg.Check != nil {
+			if err := cfg.Check(resp); err != nil {
+				return err
+			}
+		}
+		if cfg.CheckReply != nil {
+			return cfg.CheckReply(req, resp)
+		}
+		return nil
+	}
 	// One probe first: a misconfigured run fails at once instead of counting errors.
-	if _, err := once(ctx, client, method, &cfg, nil); err != nil {
+	probe, err := newDoer()
+	if err != nil {
+		return Result{}, err
+	}
+	body := cfg.Body
+	if cfg.NextBody != nil {
+		body = cfg.NextBody(0, nil)
+	}
+	status, resp, err := probe.do(body, nil)
+	if err == nil {
+		err = judge(status, body, resp)
+	}
+	if lc, ok := probe.(*leanConn); ok {
+		lc.close()
+	}
+	if err != nil {
 		return Result{}, fmt.Errorf("loadgen: first request: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
@@ -95,14 +143,32 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	start := time.Now()
 	for i := range results {
 		wg.Add(1)
-		go func(cr *clientResult) {
+		go func(i int, cr *clientResult) {
 			defer wg.Done()
 			cr.lat = make([]time.Duration, 0, 1<<16)
+			d, err := newDoer()
+			if err != nil {
+				cr.errs, cr.firstErr = 1, err
+				return
+			}
+			if lc, ok := d.(*leanConn); ok {
+				defer lc.close()
+			}
 			buf := make([]byte, 0, 4096)
+			reqBuf := make([]byte, 0, 512)
 			for ctx.Err() == nil {
+				body := cfg.Body
+				if cfg.NextBody != nil {
+					reqBuf = cfg.NextBody(i, reqBuf[:0])
+					body = reqBuf
+				}
 				t0 := time.Now()
-				b, err := once(ctx, client, method, &cfg, buf[:0])
-				d := time.Since(t0)
+				status, b, err := d.do(body, buf[:0])
+				lat := time.Since(t0) // the round trip alone: judging is the client's own work
+				if err == nil {
+					buf = b
+					err = judge(status, body, b)
+				}
 				if err != nil {
 					if ctx.Err() != nil {
 						break // the run ended mid-request: not the server's fault
@@ -113,10 +179,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 					}
 					continue
 				}
-				buf = b
-				cr.lat = append(cr.lat, d)
+				cr.lat = append(cr.lat, lat)
 			}
-		}(&results[i])
+		}(i, &results[i])
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -140,37 +205,38 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
-// once sends one request, reads the whole body into buf and judges the answer.
-func once(ctx context.Context, c *http.Client, method string, cfg *Config, buf []byte) ([]byte, error) {
-	var body io.Reader
-	if cfg.Body != nil {
-		body = bytes.NewReader(cfg.Body)
+// doer sends one request over a client's connection and reads the whole answer into buf.
+type doer interface {
+	do(body, buf []byte) (status int, resp []byte, err error)
+}
+
+// stdDoer sends through net/http.
+type stdDoer struct {
+	ctx    context.Context
+	c      *http.Client
+	method string
+	cfg    *Config
+}
+
+func (s *stdDoer) do(body, buf []byte) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, cfg.URL, body)
+	req, err := http.NewRequestWithContext(s.ctx, s.method, s.cfg.URL, rd)
 	if err != nil {
-		return buf, err
+		return 0, buf, err
 	}
-	if cfg.ContentType != "" && cfg.Body != nil {
-		req.Header.Set("Content-Type", cfg.ContentType)
+	if s.cfg.ContentType != "" && body != nil {
+		req.Header.Set("Content-Type", s.cfg.ContentType)
 	}
-	resp, err := c.Do(req)
+	resp, err := s.c.Do(req)
 	if err != nil {
-		return buf, err
+		return 0, buf, err
 	}
 	defer resp.Body.Close()
 	buf, err = readAll(resp.Body, buf)
-	if err != nil {
-		return buf, err
-	}
-	if resp.StatusCode != cfg.WantStatus {
-		return buf, fmt.Errorf("HTTP status %d, want %d", resp.StatusCode, cfg.WantStatus)
-	}
-	if cfg.Check != nil {
-		if err := cfg.Check(buf); err != nil {
-			return buf, err
-		}
-	}
-	return buf, nil
+	return resp.StatusCode, buf, err
 }
 
 func readAll(r io.Reader, buf []byte) ([]byte, error) {

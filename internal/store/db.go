@@ -53,6 +53,8 @@ type DB struct {
 	closed    chan struct{}
 	loopDone  chan struct{}
 	closeOnce sync.Once
+
+	tsaq tsaQueue // time-stamp records waiting for their batch (tsa.go)
 }
 
 // Open connects to dsn (postgres://..., postgresql://..., or an SQLite file path,

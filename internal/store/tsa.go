@@ -1,9 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/tsa"
@@ -11,17 +16,235 @@ import (
 
 var _ tsa.Store = (*DB)(nil)
 
-const insertTimestamp = `INSERT INTO tsa_tokens (serial, gen_time_ms, hash_alg, message_imprint, policy, created_ms)
-	VALUES (?, ?, ?, ?, ?, ?)`
+const (
+	insertTimestampCols = `INSERT INTO tsa_tokens (serial, gen_time_ms, hash_alg, message_imprint, policy, created_ms) VALUES `
+	timestampRow        = `(?, ?, ?, ?, ?, ?)`
+	// maxTimestampRows bounds one INSERT: 6 parameters a row stays far below both
+	// databases' limits (SQLite 32766, PostgreSQL 65535).
+	maxTimestampRows = 128
+)
 
-// RecordTimestamp stores the evidence of one token through the group commit, so
-// concurrent tokens share one durable commit; the serial's primary key refuses a repeat.
+// maxTSALinger bounds how long a batch waits for writers that come in groups. It
+// waits at most half the last commit's duration: lingering for p costs the waiting
+// batch p and saves the group that joins it the whole next commit, T, a gain while
+// p < T/2 (and one commit, one fsync, fewer).
+const maxTSALinger = time.Millisecond
+
+// tsaQueue gathers the records of concurrent tokens into one multi-row INSERT,
+// handed to the group commit as a single write. At most one batch is in the
+// committer at a time: the records that arrive meanwhile wait, and the first of
+// them leads the next batch, so that the batch grows with the load and a lone
+// token waits only for its own commit.
+type tsaQueue struct {
+	mu      sync.Mutex
+	pending []*tsaWait
+	leading bool // a batch is being written; its leader hands over when done
+	batches atomic.Int64
+
+	// While writers come in groups, a new leader lingers until the group the last
+	// batch answered is back as well (expect records wait), for at most half the
+	// last commit: that group then joins this commit instead of the next one.
+	last       int           // size of the last batch
+	expect     int           // records in flight when the last batch ended: its own and those waiting
+	lastCommit time.Duration // how long the last batch took to write
+	want       int           // how many pending records end the linger; 0: not lingering
+	arrived    chan struct{} // signalled when want is reached
+
+	stmtMu sync.Mutex
+	stmts  map[int]*sql.Stmt // the INSERT of n rows, prepared once on the write pool
+}
+
+type tsaWait struct {
+	r    tsa.Record
+	err  error
+	done chan bool // true: lead the next batch; false: written (or failed, see err)
+}
+
+// RecordTimestamp stores the evidence of one token, durably, before it returns:
+// concurrent tokens share one INSERT and one commit (and its fsync); the serial's
+// primary key refuses a repeat, and a refused record fails alone.
 func (db *DB) RecordTimestamp(ctx context.Context, r tsa.Record) error {
-	q := db.Rebind(insertTimestamp)
-	return db.write(ctx, "record a time-stamp token", nil, func(tx *txn) error {
-		_, err := tx.ExecContext(ctx, q, r.Serial, ms(r.GenTime), r.HashAlg, nonNil(r.Imprint), r.Policy, ms(r.CreatedAt))
-		return mapErr(err, law.L21_2, "record time-stamp token "+r.Serial)
-	})
+	q := &db.tsaq
+	w := &tsaWait{r: r, done: make(chan bool, 1)}
+	q.mu.Lock()
+	q.pending = append(q.pending, w)
+	if q.want > 0 && len(q.pending) >= q.want {
+		q.want = 0
+		q.arrived <- struct{}{}
+	}
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if !lead && !<-w.done {
+		return w.err
+	}
+	// The leader is always the first of the queue: take it and whoever waits behind.
+	q.mu.Lock()
+	if want := min(q.expect, maxTimestampRows); q.last > 1 && len(q.pending) < want {
+		if q.arrived == nil {
+			q.arrived = make(chan struct{}, 1)
+		}
+		q.want = want
+		linger := min(q.lastCommit/2, maxTSALinger)
+		q.mu.Unlock()
+		t := time.NewTimer(linger)
+		select {
+		case <-q.arrived:
+		case <-t.C:
+		}
+		t.Stop()
+		q.mu.Lock()
+		if q.want == 0 && len(q.arrived) > 0 {
+			<-q.arrived // signalled as the timer fired
+		}
+		q.want = 0
+	}
+	n := min(len(q.pending), maxTimestampRows)
+	q.last = n
+	batch := make([]*tsaWait, n)
+	copy(batch, q.pending)
+	q.pending = append(q.pending[:0], q.pending[n:]...)
+	q.mu.Unlock()
+
+	q.batches.Add(1)
+	// The batch belongs to all its tokens: the leader's cancelled request must not fail the others.
+	began := time.Now()
+	db.recordTimestamps(context.WithoutCancel(ctx), batch)
+
+	q.mu.Lock()
+	q.lastCommit = time.Since(began)
+	q.expect = len(q.pending) + n
+	var next *tsaWait
+	if len(q.pending) > 0 {
+		next = q.pending[0]
+	} else {
+		q.leading = false
+	}
+	q.mu.Unlock()
+	if next != nil {
+		next.done <- true
+	}
+	for _, o := range batch {
+		if o != w {
+			o.done <- false
+		}
+	}
+	return w.err
+}
+
+// recordTimestamps writes a batch in one transaction and sets each record's error.
+func (db *DB) recordTimestamps(ctx context.Context, batch []*tsaWait) {
+	// Prepared outside the transaction: SQLite's write pool has one connection, and
+	// the transaction holds it.
+	st, err := db.timestampStmt(ctx, len(batch))
+	if err == nil {
+		err = db.write(ctx, "record time-stamp tokens", nil, func(tx *txn) error {
+			return db.insertTimestamps(ctx, tx, st, batch)
+		})
+	}
+	if err != nil {
+		for _, w := range batch {
+			if w.err == nil {
+				w.err = err
+			}
+		}
+	}
+}
+
+// insertTimestamps inserts the whole batch with one statement; if the database
+// refuses it, each record alone, so that only the refused ones fail. It fails
+// only when no record could be written.
+func (db *DB) insertTimestamps(ctx context.Context, tx *txn, st *sql.Stmt, batch []*tsaWait) error {
+	if len(batch) == 1 {
+		err := db.execTimestamps(ctx, tx, st, batch)
+		batch[0].err = mapErr(err, law.L21_2, "record time-stamp token "+batch[0].r.Serial)
+		return batch[0].err
+	}
+	// PostgreSQL aborts the transaction on an error; SQLite undoes the statement alone.
+	pg := db.dialect == Postgres
+	savepoint := func(stmt string) error {
+		if !pg {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, stmt)
+		return err
+	}
+	if err := savepoint("SAVEPOINT tsa_batch"); err != nil {
+		return err
+	}
+	err := db.execTimestamps(ctx, tx, st, batch)
+	if err != nil {
+		if e := savepoint("ROLLBACK TO SAVEPOINT tsa_batch"); e != nil {
+			return e
+		}
+	}
+	if e := savepoint("RELEASE SAVEPOINT tsa_batch"); e != nil || err == nil {
+		return e
+	}
+	// Rare: a refused record. Each alone, so that the others are kept.
+	single := db.Rebind(insertTimestampCols + timestampRow)
+	var first error
+	for _, w := range batch {
+		if err := savepoint("SAVEPOINT tsa_row"); err != nil {
+			return err
+		}
+		r := &w.r
+		_, err := tx.ExecContext(ctx, single, r.Serial, ms(r.GenTime), r.HashAlg, nonNil(r.Imprint), r.Policy, ms(r.CreatedAt))
+		if w.err = mapErr(err, law.L21_2, "record time-stamp token "+r.Serial); w.err != nil {
+			first = cmp.Or(first, w.err)
+			if err := savepoint("ROLLBACK TO SAVEPOINT tsa_row"); err != nil {
+				return err
+			}
+		}
+		if err := savepoint("RELEASE SAVEPOINT tsa_row"); err != nil {
+			return err
+		}
+	}
+	for _, w := range batch {
+		if w.err == nil {
+			return nil // at least one is written: the transaction commits
+		}
+	}
+	return first
+}
+
+// execTimestamps runs st, the prepared INSERT of len(rows) rows.
+func (db *DB) execTimestamps(ctx context.Context, tx *txn, st *sql.Stmt, rows []*tsaWait) error {
+	args := make([]any, 0, 6*len(rows))
+	for _, w := range rows {
+		r := &w.r
+		args = append(args, r.Serial, ms(r.GenTime), r.HashAlg, nonNil(r.Imprint), r.Policy, ms(r.CreatedAt))
+	}
+	_, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return err
+}
+
+// timestampStmt returns the INSERT of n rows, prepared on the write pool once;
+// within a transaction it runs on the connection that already prepared it.
+func (db *DB) timestampStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	q := &db.tsaq
+	q.stmtMu.Lock()
+	defer q.stmtMu.Unlock()
+	if st, ok := q.stmts[n]; ok {
+		return st, nil
+	}
+	var b strings.Builder
+	b.WriteString(insertTimestampCols)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(timestampRow)
+	}
+	st, err := db.w.PrepareContext(ctx, db.Rebind(b.String()))
+	if err != nil {
+		return nil, err
+	}
+	if q.stmts == nil {
+		q.stmts = map[int]*sql.Stmt{}
+	}
+	q.stmts[n] = st
+	return st, nil
 }
 
 // TimestampRecord returns the record of the token with this serial.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -30,7 +32,7 @@ var serviceTypes = map[string]string{
 func authorityCmd() *cobra.Command {
 	a := &cobra.Command{Use: "authority", Short: "the national authority's register of CSPs, services, insurance, audits, sanctions, cryptography and agreements (admin; auditors read)"}
 	csp := &cobra.Command{Use: "csp", Short: "CSPs in the register"}
-	csp.AddCommand(cspAddCmd(), cspUpdateCmd(), cspListCmd(), cspShowCmd())
+	csp.AddCommand(cspAddCmd(), cspImportCmd(), cspUpdateCmd(), cspListCmd(), cspShowCmd())
 	svc := &cobra.Command{Use: "service", Short: "trust services and their status history"}
 	svc.AddCommand(serviceAddCmd(), serviceStatusCmd())
 	ins := &cobra.Command{Use: "insurance", Short: "professional liability insurance (L-21-3-6)"}
@@ -131,6 +133,48 @@ func cspAddCmd() *cobra.Command {
 			return nil
 		})}
 	cspFlags(c, &in)
+	return c
+}
+
+// cspImportCmd registers a CSP from the file its tawthiq wrote (tawthiq
+// registration-file), granting its services from the authority's decision.
+func cspImportCmd() *cobra.Command {
+	var from, decision string
+	c := &cobra.Command{Use: "import REGISTRATION.json --decision REF --from DATE", Short: "register a CSP and its services from its registration file", Args: cobra.ExactArgs(1),
+		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var rf client.RegistrationFile
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&rf); err != nil {
+				return fmt.Errorf("%s is not a registration file: %w", args[0], err)
+			}
+			at, err := when("from", from)
+			if err != nil {
+				return err
+			}
+			got, err := c.RegisterCSP(cmd.Context(), rf.CSP)
+			if err != nil {
+				return err
+			}
+			printCSP(cmd.OutOrStdout(), got)
+			for _, s := range rf.Services {
+				s.CSPID, s.Grant = got.ID, client.StatusRequest{Status: "granted", From: at, Decision: decision}
+				svc, err := c.AddTrustService(cmd.Context(), s)
+				if err != nil {
+					return fmt.Errorf("service %s: %w", s.Name, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "service %s %s granted from %s\n", svc.ID, svc.Name, at.Format(time.RFC3339))
+			}
+			return nil
+		})}
+	c.Flags().StringVar(&from, "from", "", "when the approval takes effect (2026-01-01 or RFC 3339)")
+	c.Flags().StringVar(&decision, "decision", "", "the authority's decision reference")
+	_ = c.MarkFlagRequired("from")
+	_ = c.MarkFlagRequired("decision")
 	return c
 }
 

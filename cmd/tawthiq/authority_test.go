@@ -141,3 +141,44 @@ func TestAuthorityCLI_L15(t *testing.T) {
 		t.Fatalf("the register of 2025: %d CSPs, %d agreements, %d changes\n%s", len(y.CSPs), len(y.Agreements), len(y.Changes), b)
 	}
 }
+
+// TestRegistrationFileImport_L15: a CSP's tawthiq writes its registration file
+// from its data directory; the authority imports it, and its register then holds
+// the CSP with its signature CA (esig), seal CA (eseal) and TSA, granted.
+func TestRegistrationFileImport_L15(t *testing.T) {
+	srv := startServer(t)
+	file := filepath.Join(t.TempDir(), "registration.json")
+	if out, err := cli("registration-file", "--data", srv.data, "--seat", "1 avenue Mohammed V, Rabat", "-o", file); err != nil {
+		t.Fatalf("registration-file: %v\n%s", err, out)
+	}
+	var rf client.RegistrationFile
+	b, err := os.ReadFile(file)
+	if err != nil || json.Unmarshal(b, &rf) != nil {
+		t.Fatalf("the registration file does not decode: %v", err)
+	}
+	base, admin, _, _ := registerServer(t, time.Now())
+	t.Setenv("TAWTHIQ_TOKEN", admin)
+	out, err := cli("authority", "csp", "import", file, "--decision", "DGSSI-2026-001", "--from", "2026-01-01", "--server", base)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	reg, err := client.New(base, admin, nil).AuthorityRegister(t.Context())
+	if err != nil || len(reg.CSPs) != 1 {
+		t.Fatalf("register after import: %v %+v", err, reg)
+	}
+	got := map[string]string{}
+	for _, s := range reg.CSPs[0].Services {
+		if len(s.History) != 1 || s.History[0].Status != "granted" || s.History[0].Decision != "DGSSI-2026-001" {
+			t.Errorf("service %s: history %+v", s.Name, s.History)
+		}
+		got[s.Type+" "+strings.Join(s.Qualifiers, ",")] = s.Name
+	}
+	for _, want := range []string{"http://uri.etsi.org/TrstSvc/Svctype/CA/QC esig", "http://uri.etsi.org/TrstSvc/Svctype/CA/QC eseal", "http://uri.etsi.org/TrstSvc/Svctype/TSA/QTST "} {
+		if got[want] == "" {
+			t.Errorf("the register lacks %q: %v", want, got)
+		}
+	}
+	if reg.CSPs[0].CSP.Name != rf.CSP.Name || rf.PolicyOID == "" || len(rf.PDS) == 0 {
+		t.Errorf("identity or policy documents missing: %+v", rf)
+	}
+}

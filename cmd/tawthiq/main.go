@@ -66,7 +66,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd(), verifyCmd(), signCmd(), authorityCmd())
+	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd(), verifyCmd(), signCmd(), authorityCmd(), registrationFileCmd())
 	addClientCommands(r)
 	return r
 }
@@ -334,6 +334,40 @@ func verifyCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print the full report as JSON")
 	c.Flags().StringVar(&report, "report", "", "also write a readable report: a .html or .pdf file")
 	c.Flags().StringVar(&lang, "lang", "fr", "the report's language: ar, fr or en")
+	f.add(c)
+	return c
+}
+
+func registrationFileCmd() *cobra.Command {
+	var f serverFlags
+	var out, seat string
+	c := &cobra.Command{
+		Use:   "registration-file --data DIR --seat ADDRESS -o registration.json",
+		Short: "write what the national authority needs to register this CSP: identity, services and their certificates, policy documents",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			rf, err := app.RunRegistrationFile(cmd.Context(), cfg, seat)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			if err := printJSON(&buf, rf); err != nil {
+				return err
+			}
+			if out == "" {
+				_, err = cmd.OutOrStdout().Write(buf.Bytes())
+				return err
+			}
+			return os.WriteFile(out, buf.Bytes(), 0o644)
+		},
+	}
+	c.Flags().StringVarP(&out, "out", "o", "", "the file to write (default: standard output)")
+	c.Flags().StringVar(&seat, "seat", "", "the CSP's registered office (postal address)")
+	_ = c.MarkFlagRequired("seat")
 	f.add(c)
 	return c
 }

@@ -85,6 +85,13 @@ func TestServerSeal_L6(t *testing.T) {
 		}
 	}
 
+	// Malformed input is a clear problem.
+	_, err = rep.Seal(ctx, "acme", []byte("%PDF-1.7 truncated"), client.SealOptions{})
+	var p *client.Problem
+	if !errors.As(err, &p) || p.Status != 400 {
+		t.Errorf("a broken PDF: %v, want a 400 problem", err)
+	}
+
 	out := filepath.Join(dir, "invoice-sealed.pdf")
 	if err := os.WriteFile(out, sealed, 0o600); err != nil {
 		t.Fatal(err)

@@ -138,21 +138,10 @@ func writeNew(path string, b []byte) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists; not overwritten", path)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tawthiq-sign-*")
+	tmp, err := writeTemp(path, b, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Link(tmp.Name(), path) // fails if path appeared meanwhile: never overwrite
+	defer os.Remove(tmp)
+	return os.Link(tmp, path) // fails if path appeared meanwhile: never overwrite
 }

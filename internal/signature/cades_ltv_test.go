@@ -13,6 +13,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/signature"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 func (f *fixture) ltOpts(detached bool, level signature.Level, src signature.RevocationSource) signature.Options {
@@ -30,7 +31,7 @@ func TestLongTermLevels_L425(t *testing.T) {
 	for _, level := range []signature.Level{signature.BLT, signature.BLTA} {
 		for _, detached := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/detached=%v", level, detached), func(t *testing.T) {
-				src := &revSource{h: f.h, at: f.now.Add(2 * time.Second), ocsp: true}
+				src := &testpki.RevocationSource{H: f.h, At: f.now.Add(2 * time.Second), OCSP: true}
 				sig, err := signature.SignCAdES(t.Context(), document, f.signer, f.chain, f.ltOpts(detached, level, src))
 				if err != nil {
 					t.Fatal(err)
@@ -75,7 +76,7 @@ func TestLongTermLevels_L425(t *testing.T) {
 // every indexed element: a changed document or a dropped CRL breaks it.
 func TestArchiveTimeStampInput(t *testing.T) {
 	f := newFixture(t, keys.ECDSAP256)
-	src := &revSource{h: f.h, at: f.now.Add(2 * time.Second)}
+	src := &testpki.RevocationSource{H: f.h, At: f.now.Add(2 * time.Second)}
 	sig, err := signature.SignCAdES(t.Context(), document, f.signer, f.chain, f.ltOpts(true, signature.BLTA, src))
 	if err != nil {
 		t.Fatal(err)
@@ -109,15 +110,15 @@ func TestLongTermRefusals_L25(t *testing.T) {
 	holder := f.chain[0].SerialNumber.String()
 	for _, tc := range []struct {
 		name string
-		src  *revSource
+		src  *testpki.RevocationSource
 		kind errkind.Kind
 		rule law.ID
 	}{
-		{"revoked (OCSP)", &revSource{h: f.h, at: at, ocsp: true, revoked: map[string]time.Time{holder: f.now.Add(-time.Hour)}}, errkind.Invalid, law.L25},
-		{"revoked (CRL)", &revSource{h: f.h, at: at, revoked: map[string]time.Time{holder: f.now.Add(-time.Hour)}}, errkind.Invalid, law.L25},
-		{"signature CA revoked", &revSource{h: f.h, at: at, revoked: map[string]time.Time{f.chain[1].SerialNumber.String(): f.now.Add(-time.Hour)}}, errkind.Invalid, law.L25},
-		{"data signed by another CSP's keys under the same names", &revSource{h: other.h, at: at}, errkind.Unavailable, law.L25},
-		{"stale data", &revSource{h: f.h, at: f.now.Add(-48 * time.Hour)}, errkind.Unavailable, law.L25},
+		{"revoked (OCSP)", &testpki.RevocationSource{H: f.h, At: at, OCSP: true, Revoked: map[string]time.Time{holder: f.now.Add(-time.Hour)}}, errkind.Invalid, law.L25},
+		{"revoked (CRL)", &testpki.RevocationSource{H: f.h, At: at, Revoked: map[string]time.Time{holder: f.now.Add(-time.Hour)}}, errkind.Invalid, law.L25},
+		{"signature CA revoked", &testpki.RevocationSource{H: f.h, At: at, Revoked: map[string]time.Time{f.chain[1].SerialNumber.String(): f.now.Add(-time.Hour)}}, errkind.Invalid, law.L25},
+		{"data signed by another CSP's keys under the same names", &testpki.RevocationSource{H: other.h, At: at}, errkind.Unavailable, law.L25},
+		{"stale data", &testpki.RevocationSource{H: f.h, At: f.now.Add(-48 * time.Hour)}, errkind.Unavailable, law.L25},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := signature.SignCAdES(t.Context(), document, f.signer, f.chain, f.ltOpts(true, signature.BLT, tc.src))
@@ -130,7 +131,7 @@ func TestLongTermRefusals_L25(t *testing.T) {
 			}
 		})
 	}
-	good := &revSource{h: f.h, at: at, ocsp: true}
+	good := &testpki.RevocationSource{H: f.h, At: at, OCSP: true}
 	if err := signature.CheckNotRevoked(t.Context(), append(f.chain, f.h.Root.Cert), good, at); err != nil {
 		t.Fatalf("a good chain: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/signature"
+	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
 // FuzzParse: malformed CMS never panics, and what parses is self-consistent.
@@ -23,7 +24,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	for _, level := range []signature.Level{signature.BLT, signature.BLTA} {
-		src := &revSource{h: fx.h, at: fx.now.Add(2 * time.Second), ocsp: level == signature.BLT}
+		src := &testpki.RevocationSource{H: fx.h, At: fx.now.Add(2 * time.Second), OCSP: level == signature.BLT}
 		sig, err := signature.SignCAdES(f.Context(), document, fx.signer, fx.chain, fx.ltOpts(false, level, src))
 		if err != nil {
 			f.Fatal(err)
@@ -71,12 +72,12 @@ func FuzzParse(f *testing.F) {
 // answer or an authentic one, never a panic; only the issuer's own data counts.
 func FuzzStatusAnswers(f *testing.F) {
 	fx := newFixture(f, keys.ECDSAP256)
-	src := &revSource{h: fx.h, at: fx.now}
+	src := &testpki.RevocationSource{H: fx.h, At: fx.now}
 	crls, _, err := src.Revocation(f.Context(), fx.chain[0], fx.chain[1])
 	if err != nil {
 		f.Fatal(err)
 	}
-	src.ocsp = true
+	src.OCSP = true
 	_, ocsps, err := src.Revocation(f.Context(), fx.chain[0], fx.chain[1])
 	if err != nil {
 		f.Fatal(err)

@@ -44,7 +44,7 @@ func (f *fixture) nssHolder(t *testing.T) {
 
 func (f *fixture) padesOpts(level signature.Level) signature.PAdESOptions {
 	return signature.PAdESOptions{Level: level, Stamper: f.tsa, Now: func() time.Time { return f.now },
-		Revocation: &revSource{h: f.h, at: f.now.Add(-time.Minute)}, CACerts: []*x509.Certificate{f.h.Root.Cert},
+		Revocation: &testpki.RevocationSource{H: f.h, At: f.now.Add(-time.Minute)}, CACerts: []*x509.Certificate{f.h.Root.Cert},
 		Reason: "Je consens au contrat (L-443)", Location: "Rabat"}
 }
 
@@ -223,8 +223,8 @@ func TestPAdESRefusals_L25(t *testing.T) {
 	f := newFixture(t, keys.ECDSAP256)
 	doc := pdftest.Document("Contrat", 0, false)
 	revoked := f.padesOpts(signature.BLT)
-	revoked.Revocation = &revSource{h: f.h, at: f.now.Add(-time.Minute),
-		revoked: map[string]time.Time{f.chain[0].SerialNumber.String(): f.now.Add(-time.Hour)}}
+	revoked.Revocation = &testpki.RevocationSource{H: f.h, At: f.now.Add(-time.Minute),
+		Revoked: map[string]time.Time{f.chain[0].SerialNumber.String(): f.now.Add(-time.Hour)}}
 	expired := f.padesOpts(signature.BB)
 	expired.Now = func() time.Time { return f.chain[0].NotAfter.Add(time.Hour) }
 	for _, tc := range []struct {

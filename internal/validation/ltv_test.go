@@ -21,7 +21,7 @@ import (
 // two seconds after signing, after the signature time-stamp.
 func (f *fixture) signLT(t testing.TB, detached bool, level signature.Level) []byte {
 	t.Helper()
-	src := &revSource{h: f.h, at: f.now.Add(2 * time.Second), ocsp: true}
+	src := &testpki.RevocationSource{H: f.h, At: f.now.Add(2 * time.Second), OCSP: true}
 	sig, err := signature.SignCAdES(t.Context(), document, f.signer, f.chain, signature.Options{Detached: detached, Level: level,
 		Stamper: f.tsa, Revocation: src, CACerts: []*x509.Certificate{f.h.Root.Cert}, Now: func() time.Time { return f.now }})
 	if err != nil {
@@ -71,7 +71,7 @@ func flip(t testing.TB, b, part []byte) []byte {
 }
 
 // revocationData is what src says of cert, as Options.Extra (a PDF's DSS, say).
-func revocationData(t testing.TB, src *revSource, cert, issuer *x509.Certificate) signature.ValidationData {
+func revocationData(t testing.TB, src *testpki.RevocationSource, cert, issuer *x509.Certificate) signature.ValidationData {
 	t.Helper()
 	crls, ocsps, err := src.Revocation(t.Context(), cert, issuer)
 	if err != nil {
@@ -105,14 +105,14 @@ func TestLongTermCorpus(t *testing.T) {
 	afterExpiry := stampLate(t, old, oldBB, old.chain[0].NotAfter.Add(24*time.Hour))
 	beforeExpiry := stampLate(t, old, oldBB, old.chain[0].NotAfter.Add(-24*time.Hour))
 	genTime := f.now.Add(1500 * time.Millisecond)
-	revokedLater := revocationData(t, &revSource{h: f.h, at: f.now.Add(90 * time.Minute),
-		revoked: map[string]time.Time{holder.SerialNumber.String(): f.now.Add(time.Hour)}}, holder, f.chain[1])
-	caGood := revocationData(t, &revSource{h: f.h, at: f.now.Add(90 * time.Minute)}, f.chain[1], f.h.Root.Cert)
+	revokedLater := revocationData(t, &testpki.RevocationSource{H: f.h, At: f.now.Add(90 * time.Minute),
+		Revoked: map[string]time.Time{holder.SerialNumber.String(): f.now.Add(time.Hour)}}, holder, f.chain[1])
+	caGood := revocationData(t, &testpki.RevocationSource{H: f.h, At: f.now.Add(90 * time.Minute)}, f.chain[1], f.h.Root.Cert)
 	revokedLater.CRLs = append(revokedLater.CRLs, caGood.CRLs...)
-	revokedBefore := revocationData(t, &revSource{h: f.h, at: f.now.Add(90 * time.Minute),
-		revoked: map[string]time.Time{holder.SerialNumber.String(): f.now.Add(-time.Minute)}}, holder, f.chain[1])
+	revokedBefore := revocationData(t, &testpki.RevocationSource{H: f.h, At: f.now.Add(90 * time.Minute),
+		Revoked: map[string]time.Time{holder.SerialNumber.String(): f.now.Add(-time.Minute)}}, holder, f.chain[1])
 	revokedBefore.CRLs = append(revokedBefore.CRLs, caGood.CRLs...)
-	forged := revocationData(t, &revSource{h: other.h, at: f.now.Add(90 * time.Minute)}, holder, f.chain[1])
+	forged := revocationData(t, &testpki.RevocationSource{H: other.h, At: f.now.Add(90 * time.Minute)}, holder, f.chain[1])
 	forged.CRLs = append(forged.CRLs, caGood.CRLs...)
 
 	type want struct {

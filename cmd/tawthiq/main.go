@@ -67,7 +67,12 @@ func root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd(), verifyCmd(), signCmd(), authorityCmd(), registrationFileCmd())
+	r.AddCommand(contractCmds()...)
+	r.AddCommand(bundleCmd(), archiveCmd())
 	addClientCommands(r)
+	addOrderCommands(r)
+	r.AddCommand(cessationCmd())
+	addDutyCommands(r)
 	return r
 }
 
@@ -293,7 +298,7 @@ func verifyCmd() *cobra.Command {
 	var asJSON, useStore bool
 	var report, lang string
 	c := &cobra.Command{
-		Use:   "verify FILE [--content DOCUMENT] [--roots root.pem] [--local] [--fetch] [--report out.html|out.pdf --lang ar|fr|en]",
+		Use:   "verify FILE [--content DOCUMENT] [--roots root.pem] [--local] [--fetch] [--trusted-list URL --authority-cert tl.pem] [--report out.html|out.pdf --lang ar|fr|en]",
 		Short: "validate a signed PDF (PAdES) or a CMS signature (CAdES): ETSI EN 319 102-1 indication and what the law concludes",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -329,8 +334,10 @@ func verifyCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&v.Content, "content", "", "the signed document, for a detached CMS signature")
 	c.Flags().StringSliceVar(&v.Roots, "roots", nil, "PEM trust anchors (repeatable)")
-	c.Flags().BoolVar(&useStore, "local", false, "also trust this CSP's root and take status from its records (--data/--db)")
+	c.Flags().BoolVar(&useStore, "local", false, "also trust this CSP's root, take status from its records (--data/--db) and use its authority's latest trusted list")
 	c.Flags().BoolVar(&v.Fetch, "fetch", false, "ask each certificate's OCSP responder or CRL for its status now")
+	c.Flags().StringVar(&v.TrustedList, "trusted-list", "", "a national trusted list (file or URL) that decides which CSPs were approved")
+	c.Flags().StringVar(&v.AuthorityCert, "authority-cert", "", "the PEM certificate of the authority that signs --trusted-list")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the full report as JSON")
 	c.Flags().StringVar(&report, "report", "", "also write a readable report: a .html or .pdf file")
 	c.Flags().StringVar(&lang, "lang", "fr", "the report's language: ar, fr or en")
@@ -376,6 +383,9 @@ func printReport(out io.Writer, rep app.VerifyReport) {
 	fmt.Fprintf(out, "%s %s (%d signature(s))\n", rep.Kind, rep.Indication, len(rep.Signatures))
 	if rep.PDF != nil && rep.PDF.ChangedAfterSigning {
 		fmt.Fprintf(out, "the document was changed after signing: %s\n", strings.Join(rep.PDF.ChangedKinds, ", "))
+	}
+	if rep.Bundle != nil {
+		fmt.Fprint(out, rep.Bundle.Summary())
 	}
 	for i, r := range rep.Signatures {
 		fmt.Fprintf(out, "signature %d: %s %s %s\n%s\n", i+1, r.Level, r.Indication, r.SubIndication, r.Reason)

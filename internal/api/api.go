@@ -142,7 +142,11 @@ type Deps struct {
 	CRLs         CRLPublisher
 	Directory    DirectorySearcher
 	Notices      NoticeLister
-	Authority    Authority // the national authority's register (L-15)
+	Authority    Authority      // the national authority's register (L-15)
+	Insurance    InsuranceBook  // the CSP's liability insurance (L-21-3-6)
+	Breaches     BreachBook     // security breaches (L-24, 43-20 art. 40)
+	DataChanges  DataChangeDesk // holders' reports of changed data (L-25)
+	Orders       Orders         // judicial orders and disclosures (L-21-3-7 b, L-24)
 	Clock        clock.Clock
 	Logger       *slog.Logger
 	MaxBodyBytes int64 // 0: DefaultMaxBodyBytes
@@ -158,6 +162,10 @@ type Deps struct {
 	// sent to be sealed (0: DefaultMaxDocumentBytes).
 	Seals            Sealer
 	MaxDocumentBytes int64
+	// Contracts runs offers, orders and their acknowledgements (L-65-4, L-65-5, L-443).
+	Contracts Contracts
+	// Cessation runs the CSP's cessation of activity (L-23).
+	Cessation CessationDesk
 }
 
 // New returns the HTTP handler of the API.

@@ -68,6 +68,28 @@ func (s *server) routes() []route {
 		{Method: "GET", Pattern: "/api/v1/notices", Roles: []access.Role{access.RoleHolder}, Handle: s.notices},
 
 		{Method: "POST", Pattern: "/api/v1/crls/{ca}", Roles: admin, Handle: s.publishCRL},
+
+		// Judicial orders and disclosures (L-21-3-7 b, L-24): the CSP's administrator records and executes them.
+		{Method: "POST", Pattern: "/api/v1/orders", Roles: admin, Handle: s.recordOrder},
+		{Method: "GET", Pattern: "/api/v1/orders/{ref}", Roles: adminAuditor, Handle: s.showOrder},
+		{Method: "POST", Pattern: "/api/v1/orders/{ref}/execution", Roles: admin, Handle: s.executeOrder},
+
+		// Electronic contracts (L-65-4 .. L-65-7, L-443): anyone reads a published offer; the
+		// contract service lets only an order's parties see or move it.
+		{Method: "POST", Pattern: "/api/v1/offers", Roles: []access.Role{access.RoleHolder}, Handle: s.publishOffer},
+		{Method: "GET", Pattern: "/api/v1/offers/{id}", Public: true, Handle: s.showOffer},
+		{Method: "GET", Pattern: "/api/v1/offers/{id}/form", Public: true, Handle: s.offerForm},
+		{Method: "POST", Pattern: "/api/v1/contract-orders", Roles: []access.Role{access.RoleHolder}, Handle: s.draftOrder},
+		{Method: "GET", Pattern: "/api/v1/contract-orders/{id}", Roles: []access.Role{access.RoleHolder}, Handle: s.showContractOrder},
+		{Method: "POST", Pattern: "/api/v1/contract-orders/{id}/review", Roles: []access.Role{access.RoleHolder}, Handle: s.reviewOrder},
+		{Method: "POST", Pattern: "/api/v1/contract-orders/{id}/confirmation", Roles: []access.Role{access.RoleHolder}, Handle: s.confirmOrder},
+		{Method: "GET", Pattern: "/api/v1/contract-orders/{id}/document", Roles: []access.Role{access.RoleHolder}, Handle: s.orderDocument},
+		{Method: "POST", Pattern: "/api/v1/contract-orders/{id}/signatures", Roles: []access.Role{access.RoleHolder}, Handle: s.signOrder},
+		{Method: "GET", Pattern: "/api/v1/contract-orders/{id}/original", Roles: []access.Role{access.RoleHolder}, Handle: s.orderOriginal},
+		{Method: "GET", Pattern: "/api/v1/contract-orders/{id}/copy", Roles: []access.Role{access.RoleHolder}, Handle: s.orderCopy},
+		{Method: "POST", Pattern: "/api/v1/disclosures", Roles: admin, Handle: s.recordDisclosure},
+		{Method: "GET", Pattern: "/api/v1/disclosures/{ref}", Roles: adminAuditor, Handle: s.showDisclosure},
+		{Method: "GET", Pattern: "/api/v1/holders/{id}/records", Roles: anyUser, Handle: s.holderRecords},
 		// The seal service checks that the user is one the organisation authorised (L-6).
 		{Method: "POST", Pattern: "/api/v1/seals/{name}", Roles: anyUser, Handle: s.applySeal},
 
@@ -89,6 +111,24 @@ func (s *server) routes() []route {
 		{Method: "GET", Pattern: "/api/v1/authority/agreements", Roles: adminAuditor, Handle: s.authorityAgreements},
 		{Method: "GET", Pattern: "/api/v1/authority/register", Roles: adminAuditor, Handle: s.authorityRegister},
 		{Method: "GET", Pattern: "/api/v1/authority/register/{year}", Roles: adminAuditor, Handle: s.authorityExport},
+
+		// The CSP's own duties: insurance (L-21-3-6), breaches (L-24), holders' data changes (L-25).
+		{Method: "POST", Pattern: "/api/v1/insurance/policies", Roles: admin, Handle: s.addInsurancePolicy},
+		{Method: "GET", Pattern: "/api/v1/insurance", Roles: adminAuditor, Handle: s.insuranceStatus},
+		{Method: "POST", Pattern: "/api/v1/breaches", Roles: []access.Role{access.RoleAdmin, access.RoleRAOfficer}, Handle: s.recordBreach},
+		{Method: "GET", Pattern: "/api/v1/breaches", Roles: []access.Role{access.RoleAdmin, access.RoleRAOfficer, access.RoleAuditor}, Handle: s.listBreaches},
+		{Method: "GET", Pattern: "/api/v1/breaches/{id}", Roles: []access.Role{access.RoleAdmin, access.RoleRAOfficer, access.RoleAuditor}, Handle: s.getBreach},
+		{Method: "POST", Pattern: "/api/v1/breaches/{id}/resume", Roles: []access.Role{access.RoleAdmin, access.RoleRAOfficer}, Handle: s.resumeBreach},
+		{Method: "GET", Pattern: "/api/v1/breach-notices", Roles: []access.Role{access.RoleHolder}, Handle: s.breachNotices},
+		{Method: "POST", Pattern: "/api/v1/certificates/{serial}/data-change", Roles: []access.Role{access.RoleHolder}, Handle: s.reportDataChange},
+		{Method: "GET", Pattern: "/api/v1/data-changes", Roles: []access.Role{access.RoleRAOfficer, access.RoleAuditor}, Handle: s.dataChanges},
+		{Method: "POST", Pattern: "/api/v1/data-changes/{id}/review", Roles: officer, Handle: s.reviewDataChange},
+
+		// Cessation of activity (L-23): the administrator runs it, auditors follow its deadlines.
+		{Method: "POST", Pattern: "/api/v1/cessation/plan", Roles: admin, Handle: s.planCessation},
+		{Method: "GET", Pattern: "/api/v1/cessation", Roles: adminAuditor, Handle: s.cessationStatus},
+		{Method: "POST", Pattern: "/api/v1/cessation/warnings", Roles: admin, Handle: s.warnHolders},
+		{Method: "POST", Pattern: "/api/v1/cessation/revocations", Roles: admin, Handle: s.revokeForCessation},
 
 		{Method: "GET", Pattern: "/api/v1/audit/entries", Roles: []access.Role{access.RoleAuditor, access.RoleAdmin}, Handle: s.auditEntries},
 		{Method: "GET", Pattern: "/api/v1/audit/verify", Roles: []access.Role{access.RoleAuditor}, Handle: s.auditVerify},

@@ -27,16 +27,19 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/access"
 	"github.com/tawthiq/tawthiq/internal/api"
+	"github.com/tawthiq/tawthiq/internal/archive"
 	"github.com/tawthiq/tawthiq/internal/auditlog"
 	"github.com/tawthiq/tawthiq/internal/authority"
 	"github.com/tawthiq/tawthiq/internal/ca"
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/config"
+	"github.com/tawthiq/tawthiq/internal/contract"
 	"github.com/tawthiq/tawthiq/internal/directory"
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/notify"
 	"github.com/tawthiq/tawthiq/internal/ocsp"
+	"github.com/tawthiq/tawthiq/internal/orders"
 	"github.com/tawthiq/tawthiq/internal/ra"
 	"github.com/tawthiq/tawthiq/internal/revocation"
 	"github.com/tawthiq/tawthiq/internal/seal"
@@ -72,6 +75,12 @@ type App struct {
 	OCSP      *ocsp.Service
 	TSA       *tsa.Service        // nil when the hierarchy has no TSA certificate
 	Seals     *seal.Service       // nil when no seal is configured
+	Archive   *archive.Service    // documents and messages kept under their SHA-256 (L-417-1)
+	Contracts *contract.Service   // offers, orders, acknowledgements (L-65-4, L-65-5)
+	Orders    *orders.Service     // judicial orders and disclosures (L-21-3-7 b, L-24)
+	Cessation *Cessation          // cessation of activity and takeover (L-23)
+	Duties    *Duties             // insurance, breaches, holders' data changes (L-21-3-6, L-24, L-25)
+	trustList *trustListPublisher // nil unless this node publishes the authority's trusted list
 	tsaCerts  []*x509.Certificate // every TSA certificate of the hierarchy: checks checkpoint tokens
 	deliverer *notify.Deliverer   // nil when no mail server is configured
 	Handler   http.Handler
@@ -170,6 +179,9 @@ func (a *App) load(ctx context.Context) error {
 		}
 		a.AdminToken = res.AdminToken
 		auths = res.Authorities
+		if err := recordDemoInsurance(ctx, a.DB, a.opts.Clock, a.opts.Out); err != nil {
+			return err
+		}
 	}
 	cer, err := config.LoadCeremony(filepath.Join(a.cfg.Data, ceremonyRecord))
 	if err != nil {
@@ -230,6 +242,10 @@ func (a *App) load(ctx context.Context) error {
 	a.Directory = directory.New(a.DB, a.opts.Clock, 0)
 	a.Notify = notify.New(a.DB, a.opts.Clock, notify.Config{Node: a.cfg.Node})
 	a.Authority = authority.New(a.DB, a.opts.Clock)
+	a.Duties = a.newDuties(csp.Name)
+	if err := a.openTrustList(ctx, a.AdminToken != "", auths); err != nil {
+		return err
+	}
 	if err := a.newDeliverer(); err != nil {
 		return err
 	}
@@ -239,6 +255,9 @@ func (a *App) load(ctx context.Context) error {
 	}
 	if err := a.OCSP.Load(ctx); err != nil {
 		return fmt.Errorf("OCSP responses: %w", err)
+	}
+	if err := a.openCessation(ctx, csp, issuers, lt); err != nil {
+		return err
 	}
 	if a.TSA, err = a.newTSA(ctx, auths, csp); err != nil {
 		return fmt.Errorf("TSA: %w", err)
@@ -259,6 +278,7 @@ func (a *App) load(ctx context.Context) error {
 		return err
 	}
 	a.AuditVKey = a.Audit.VerifierKey()
+	a.Archive = archive.New(a.DB, a.opts.Clock, stamper, a.Audit)
 	if done, abandoned, err := a.CA.Recover(ctx); err != nil {
 		return fmt.Errorf("completing interrupted issuance: %w", err)
 	} else if done+abandoned > 0 {
@@ -277,19 +297,25 @@ func (a *App) load(ctx context.Context) error {
 		}
 		sealer = a.Seals
 	}
+	a.Orders = a.newOrders(csp)
+	a.Contracts = a.newContracts()
 	apiHandler := api.New(api.Deps{
 		Access: a.Access, RA: a.RA, CA: a.CA, Checkpoints: a.Audit, AuditEntries: a.DB, Verifier: auditVerifier{a.DB, a.AuditVKey, a.tsaCerts},
 		Clock: a.opts.Clock, Logger: a.opts.Logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		CACerts:     func(name string) ([]byte, bool) { d, ok := a.caDER[name]; return d, ok },
 		Revocations: a.Revoke, CRLs: a.Revoke, Directory: a.Directory, Notices: a.Notify,
-		Seals: sealer, Authority: a.Authority,
+		Seals: sealer, Authority: a.Authority, Orders: a.Orders,
+		Contracts: a.Contracts,
+		Cessation: a.Cessation,
+		Insurance: a.Duties.Insurance, Breaches: a.Duties.Breaches, DataChanges: a.Duties.DataChanges,
 	})
 	// Status protocols are served beside the API, outside its middleware: they are
 	// public, cacheable and must stay cheap (L-21-rev).
 	mux := http.NewServeMux()
 	mux.Handle("GET /crl/{name}", api.CRLHandlerAt(a.Revoke, a.opts.Clock.Now))
+	a.trustListRoutes(mux)
 	mux.Handle("/", apiHandler)
-	ocspHandler := api.OCSPHandler(a.OCSP, a.cfg.MaxBodyBytes)
+	ocspHandler := api.OCSPHandler(a.Cessation, a.cfg.MaxBodyBytes)
 	var tsaHandler http.Handler = http.NotFoundHandler()
 	if a.TSA != nil {
 		tsaHandler = api.TSAHandler(a.TSA, a.cfg.MaxBodyBytes)
@@ -410,6 +436,7 @@ func (a *App) ocspIssuers(ctx context.Context, auths []ca.Authority) ([]ocsp.Iss
 func (a *App) newDeliverer() error {
 	if a.cfg.WebhookURL != "" {
 		a.deliverer = notify.NewDeliverer(a.DB, &notify.Webhook{URL: a.cfg.WebhookURL}, a.opts.Clock, notify.DelivererConfig{Holder: a.cfg.Node})
+		a.Duties.deliverWith(a, &notify.Webhook{URL: a.cfg.WebhookURL})
 		return nil
 	}
 	if a.cfg.SMTP.Addr == "" {
@@ -421,6 +448,7 @@ func (a *App) newDeliverer() error {
 		return fmt.Errorf("smtp: %w", err)
 	}
 	a.deliverer = notify.NewDeliverer(a.DB, snd, a.opts.Clock, notify.DelivererConfig{Holder: a.cfg.Node})
+	a.Duties.deliverWith(a, snd)
 	return nil
 }
 
@@ -540,9 +568,13 @@ func (a *App) runJobs(ctx context.Context) *sync.WaitGroup {
 	})
 	wg.Go(func() { _ = a.Notify.Run(ctx, logErr("notice scan")) })
 	wg.Go(func() { a.OCSP.Run(ctx, logErr("ocsp")) })
+	if a.trustList != nil {
+		wg.Go(func() { a.trustList.run(ctx) })
+	}
 	if a.deliverer != nil {
 		wg.Go(func() { _ = a.deliverer.Run(ctx, logErr("notice delivery")) })
 	}
+	a.Duties.run(ctx, &wg, a.opts.Logger)
 	return &wg
 }
 

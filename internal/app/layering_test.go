@@ -28,7 +28,7 @@ func TestImportRule(t *testing.T) {
 		case p == "internal/config", p == "internal/testpki":
 			return "support"
 		}
-		for _, m := range []string{"keys", "lint", "issuance", "signature", "timestamp", "validation", "trustlist"} {
+		for _, m := range []string{"keys", "lint", "issuance", "signature", "timestamp", "validation", "trustlist", "evidence"} {
 			if p == "internal/"+m || strings.HasPrefix(p, "internal/"+m+"/") {
 				return "mechanism"
 			}

@@ -177,6 +177,11 @@ func TestPKCS11CeremonyAndIssuance_L21_1(t *testing.T) {
 		t.Error("Open ran a demo ceremony over the HSM hierarchy")
 	}
 	t.Logf("Open with HSM keys in %v", time.Since(t0).Round(time.Millisecond))
+	// L-21-3-6: a production CSP records its liability insurance before it issues.
+	if _, err := e.admin.AddInsurancePolicy(ctx, client.InsurancePolicyRequest{Insurer: "Wafa Assurance", Number: "RCP-HSM-1",
+		CoverMAD: 5_000_000, ValidFrom: client.Timestamp{Time: time.Now()}, ValidUntil: client.Timestamp{Time: time.Now().AddDate(1, 0, 0)}}); err != nil {
+		t.Fatalf("insurance: %v", err)
+	}
 
 	t.Run("issuance signed in the HSM", func(t *testing.T) {
 		t0 := time.Now()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/evidence"
 	"github.com/tawthiq/tawthiq/internal/signature"
 	"github.com/tawthiq/tawthiq/internal/store"
 	"github.com/tawthiq/tawthiq/internal/validation"
@@ -34,6 +35,11 @@ type Verify struct {
 	// Fetch asks each certificate's OCSP responder or CRL for its status now.
 	Fetch bool
 	Now   time.Time // the validation time; zero is now
+	// TrustedList is a national trusted list (a file or an http(s) URL) that decides
+	// which CSPs were approved (L-20), checked against AuthorityCert (PEM). With
+	// Config, the list the local authority last published is used as well.
+	TrustedList   string
+	AuthorityCert string
 }
 
 // VerifyReport is the outcome: one EN 319 102-1 report per signature and, for a
@@ -45,15 +51,19 @@ type VerifyReport struct {
 	Indication validation.Indication `json:"indication"`
 	Signatures []validation.Report   `json:"signatures"`
 	PDF        *validation.PDFReport `json:"pdf,omitempty"`
+	Bundle     *evidence.Result      `json:"bundle,omitempty"` // an ASiC-E evidence bundle: each entry checked
 }
 
 // Passed says whether every signature passed and, for a PDF, nothing changed after.
 func (r VerifyReport) Passed() bool {
-	return r.Indication == validation.TotalPassed && (r.PDF == nil || !r.PDF.ChangedAfterSigning)
+	return r.Indication == validation.TotalPassed && (r.PDF == nil || !r.PDF.ChangedAfterSigning) && (r.Bundle == nil || r.Bundle.OK())
 }
 
 // Document is the report as the renderer reads it.
 func (r VerifyReport) document() render.Document {
+	if r.Bundle != nil {
+		return r.Bundle.Readable()
+	}
 	d := render.Document{Name: r.File, SHA256: r.SHA256, Kind: r.Kind, Signatures: r.Signatures}
 	if r.PDF != nil {
 		for _, c := range r.PDF.Conclusions {
@@ -101,6 +111,10 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		opts.Roots = append(opts.Roots, c)
 	}
 	var sources statusSources
+	lists, err := v.trustedList(ctx)
+	if err != nil {
+		return VerifyReport{}, err
+	}
 	if v.Config != nil {
 		cfg := *v.Config
 		if err := cfg.Normalize(); err != nil {
@@ -117,6 +131,15 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		}
 		opts.Roots = append(opts.Roots, roots...)
 		sources = append(sources, st)
+		local, err := localTrustList(ctx, db, cfg.Data)
+		if err != nil {
+			return VerifyReport{}, err
+		}
+		lists = append(lists, local...)
+	}
+	if len(lists) > 0 {
+		opts.TrustedLists = lists
+		opts.Roots = append(opts.Roots, validation.ListedCertificates(lists)...)
 	}
 	if v.Fetch {
 		sources = append(sources, fetchedStatus{ctx: ctx, f: newFetcher()})
@@ -126,6 +149,9 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 	}
 	sum := sha256.Sum256(raw)
 	rep := VerifyReport{File: filepath.Base(v.Signature), SHA256: hex.EncodeToString(sum[:])}
+	if evidence.IsBundle(raw) {
+		return verifyBundle(ctx, rep, raw, opts), nil
+	}
 	if isPDF(raw) && v.Content == "" {
 		p := validation.ValidatePAdES(ctx, raw, opts)
 		rep.Kind, rep.Indication, rep.PDF = "PAdES", p.Indication, &p

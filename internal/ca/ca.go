@@ -29,6 +29,11 @@ type Linter interface {
 	Check(der []byte, req issuance.Request) error
 }
 
+// CoverCheck refuses issuance at a time the CSP's liability insurance does not cover (L-21-3-6).
+type CoverCheck interface {
+	CheckCover(ctx context.Context, at time.Time) error
+}
+
 // Issuer is one of the CSP's issuing CAs with its key.
 type Issuer struct {
 	Name   string
@@ -54,6 +59,7 @@ type Service struct {
 	csp      issuance.CSP
 	issuers  map[string]Issuer
 	profiles map[string]issuance.Profile
+	cover    CoverCheck // nil: no insurance check (tests of the issuance mechanics)
 	// AfterStep, when set, is called after each step; crash tests stop the process there.
 	AfterStep func(Step)
 }
@@ -69,6 +75,9 @@ func New(st Store, clk clock.Clock, lt Linter, csp issuance.CSP, issuers []Issue
 	}
 	return s
 }
+
+// RequireCover makes every issuance first ask c whether the CSP is insured (L-21-3-6).
+func (s *Service) RequireCover(c CoverCheck) { s.cover = c }
 
 // Profile returns the named profile.
 func (s *Service) Profile(name string) (issuance.Profile, bool) {
@@ -111,6 +120,12 @@ func (s *Service) Issue(ctx context.Context, in IssueRequest) (*Certificate, err
 	req := in.Request
 	req.Profile = p
 	now := s.clock.Now()
+	// L-21-3-6: no issuance starts, nothing is reserved, while the CSP is uninsured.
+	if s.cover != nil {
+		if err := s.cover.CheckCover(ctx, now); err != nil {
+			return nil, err
+		}
+	}
 	req.NotBefore = now.Truncate(time.Second)
 	req.NotAfter = req.NotBefore.Add(p.Validity)
 	if req.NotAfter.After(is.Cert.NotAfter) {

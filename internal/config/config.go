@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,9 @@ type Config struct {
 	SMTP               SMTP          `yaml:"smtp"`                // where e-mail notices go; none: they wait in the outbox
 	WebhookURL         string        `yaml:"webhook_url"`         // instead of SMTP: notices POSTed as JSON to this https URL
 	Seals              []Seal        `yaml:"seals"`               // organisations' seals applied on the server (POST /api/v1/seals/{name})
+	EvidenceSeal       string        `yaml:"evidence_seal"`       // the seal (by name) that seals evidence bundles; none: bundles cannot be made
+	RequireInsurance   *bool         `yaml:"require_insurance"`   // refuse issuance while no liability insurance is valid (L-21-3-6); default true
+	AuthorityEmail     string        `yaml:"authority_email"`     // where breach reports go at once (43-20 art. 40); none: held for the authority
 }
 
 // Seal is an organisation's seal whose key the server holds for it (an HSM in
@@ -158,6 +162,9 @@ func (c *Config) Normalize() error {
 	if c.WebhookURL != "" && (c.SMTP.Addr != "" || !strings.HasPrefix(c.WebhookURL, "https://")) {
 		errs = append(errs, fmt.Errorf("webhook_url must be https:// and is used instead of smtp, not with it"))
 	}
+	if a, err := mail.ParseAddress(c.AuthorityEmail); c.AuthorityEmail != "" && (err != nil || a.Address != c.AuthorityEmail) {
+		errs = append(errs, fmt.Errorf("authority_email %q is not a bare e-mail address", c.AuthorityEmail))
+	}
 	if (c.SMTP.Addr == "") != (c.SMTP.From == "") {
 		errs = append(errs, fmt.Errorf("smtp.addr and smtp.from go together"))
 	}
@@ -178,6 +185,9 @@ func (c *Config) Normalize() error {
 		}
 		seen[sl.Name] = true
 	}
+	if c.EvidenceSeal != "" && !seen[c.EvidenceSeal] {
+		errs = append(errs, fmt.Errorf("evidence_seal %q names no configured seal", c.EvidenceSeal))
+	}
 	if c.PassphraseFile != "" {
 		pf, _ := filepath.Abs(c.PassphraseFile)
 		// A file named "..x" inside the data directory is inside too: only ".." itself climbs out.
@@ -187,6 +197,10 @@ func (c *Config) Normalize() error {
 	}
 	return errors.Join(errs...)
 }
+
+// InsuranceRequired says whether issuance refuses to start while no liability
+// insurance is valid (L-21-3-6): unless require_insurance is set to false.
+func (c *Config) InsuranceRequired() bool { return c.RequireInsurance == nil || *c.RequireInsurance }
 
 // IsPostgres reports whether DB names a PostgreSQL server.
 func (c *Config) IsPostgres() bool {

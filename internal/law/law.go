@@ -75,6 +75,9 @@ var rules = map[ID]Rule{
 	L65_3:   {L65_3, "DOC 65-3", "e-mail is used only with the recipient's express acceptance"},
 	L65_4:   {L65_4, "DOC 65-4", "a binding offer states seven items"},
 	L65_5:   {L65_5, "DOC 65-5", "the order is reviewed before confirmation and acknowledged without undue delay"},
+	L65_6:   {L65_6, "DOC 65-6", "a form can be fetched, filled and returned electronically"},
+	L65_7:   {L65_7, "DOC 65-7", "each party can get its original or access it"},
+	L440:    {L440, "DOC 440", "a copy of an electronic act is admissible when each party can get one"},
 	L417_1:  {L417_1, "DOC 417-1", "an electronic writing is kept in conditions that guarantee its integrity"},
 	L417_2:  {L417_2, "DOC 417-2", "the signature identifies the signer"},
 	L417_3:  {L417_3, "DOC 417-3", "a secured (qualified) signature is presumed reliable"},
@@ -110,7 +113,7 @@ func RetentionEnd(created time.Time) time.Time {
 // ExpiryNoticeDays is how long before expiry a holder must be told (L-21-3-5).
 const ExpiryNoticeDays = 60
 
-// CessationNotice is the minimum notice to the authority before ceasing (L-23).
+// CessationNoticeMonths is the minimum notice to the authority before ceasing (L-23).
 const CessationNoticeMonths = 2
 
 // WitnessThresholdMAD is the value above which an act needs a written deed (L-443).

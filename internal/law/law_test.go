@@ -276,7 +276,7 @@ func TestTimestamp_L21_1(t *testing.T) {
 // usedIDs are the rule constants the package declares; a new one must be added here and to rules.
 var usedIDs = []ID{L6, L9, L11, L13, L15, L20, L21_1, L21_2, L21_3_1, L21_3_2, L21_3_3, L21_3_4,
 	L21_3_5, L21_3_6, L21_3_7, L21Rev, L22, L23, L24, L25, L2_1, L65_3, L65_4, L65_5,
-	L417_1, L417_2, L417_3, L425, L443}
+	L417_1, L417_2, L417_3, L425, L443, L65_6, L65_7, L440}
 
 func TestDescribe(t *testing.T) {
 	for _, id := range usedIDs {

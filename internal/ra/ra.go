@@ -87,6 +87,12 @@ func (s *Service) Submit(ctx context.Context, by Person, a Application) (*Applic
 	} else if bad {
 		return nil, errkind.New(errkind.Invalid, law.L25, "this public key was revoked for compromise and may never be certified again")
 	}
+	// L-25: after revocation, on whatever ground, the key may not be certified again.
+	if revoked, err := s.store.KeyRevoked(ctx, a.SPKISHA256); err != nil {
+		return nil, err
+	} else if !law.KeyMayBeCertified(revoked, false) {
+		return nil, errkind.New(errkind.Invalid, law.L25, "a certificate of this public key was revoked: the key may never be certified again")
+	}
 	uses, err := s.store.KeyUses(ctx, a.SPKISHA256)
 	if err != nil {
 		return nil, err

@@ -107,6 +107,8 @@ type Store interface {
 	KeyUses(ctx context.Context, spkiSHA256 []byte) ([]KeyUse, error)
 	// KeyCompromised reports whether a key was ever declared compromised (L-25).
 	KeyCompromised(ctx context.Context, spkiSHA256 []byte) (bool, error)
+	// KeyRevoked reports whether a certificate of a key was ever revoked, on any ground (L-25).
+	KeyRevoked(ctx context.Context, spkiSHA256 []byte) (bool, error)
 	PublishTerms(ctx context.Context, t Terms, e auditlog.Entry) error
 	Terms(ctx context.Context, version string) (*Terms, error)
 	CurrentTerms(ctx context.Context) (*Terms, error)

@@ -153,6 +153,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 // unpublished revocations, no CRL yet, or a CRL older than law.CRLReissueEvery.
 // It returns the CAs published.
 func (p *Publisher) RunOnce(ctx context.Context) ([]string, error) {
+	if p.svc.hold.held() {
+		return nil, nil // a bulk decision is under way: its end kicks the publisher
+	}
 	ok, err := p.svc.store.TakeLease(ctx, LeaseName, p.holder, leaseTTL)
 	if err != nil || !ok {
 		return nil, err

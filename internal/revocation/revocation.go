@@ -48,6 +48,7 @@ type Service struct {
 	shards  int
 	issuers map[string]Issuer
 	kick    chan struct{}
+	hold    holds // bulk decisions in progress on this node (see HoldPublication)
 }
 
 // New returns the revocation service. csp gives the base URL written in shard CRLs'

@@ -63,6 +63,12 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, tokenCases()...)
 	tests = append(tests, tsaCases()...)
 	tests = append(tests, authorityCases()...)
+	tests = append(tests, archiveCases()...)
+	tests = append(tests, dutyCases()...)
+	tests = append(tests, trustListCases()...)
+	tests = append(tests, contractCases()...)
+	tests = append(tests, orderCases()...)
+	tests = append(tests, cessationCases()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,91 @@
+-- Cessation of activity (L-23): the plan, its steps done once each, the outbox of
+-- its notices, and, on a successor, the records taken over from a ceding CSP.
+
+CREATE TABLE cessation_plans (
+	one            BIGINT PRIMARY KEY CHECK (one = 1), -- a CSP ceases once
+	mode           TEXT NOT NULL CHECK (mode IN ('takeover', 'revoke-all', 'judicial-liquidation')),
+	end_ms         BIGINT NOT NULL,
+	successor_name TEXT NOT NULL,
+	successor_id   TEXT NOT NULL,
+	planned_by     TEXT NOT NULL,
+	note           TEXT NOT NULL,
+	created_ms     BIGINT NOT NULL
+);
+
+CREATE TABLE cessation_steps (
+	step       TEXT PRIMARY KEY CHECK (step IN ('authority-notice', 'holders-warned', 'revoke-all', 'takeover-export')),
+	done_ms    BIGINT NOT NULL,
+	created_ms BIGINT NOT NULL
+);
+
+CREATE TABLE cessation_notices (
+	dedup_key  TEXT PRIMARY KEY CHECK (dedup_key <> ''), -- "authority", "holder:<user ID>"
+	kind       TEXT NOT NULL CHECK (kind IN ('authority', 'holder')),
+	channel    TEXT NOT NULL CHECK (channel IN ('email', 'account')),
+	recipient  TEXT NOT NULL CHECK (recipient <> ''),
+	subject    TEXT NOT NULL,
+	body       TEXT NOT NULL,
+	created_ms BIGINT NOT NULL
+);
+
+-- The signed archive as received: the evidence the normalised rows below come from.
+CREATE TABLE takeover_imports (
+	id          TEXT PRIMARY KEY CHECK (id <> ''),
+	origin_name TEXT NOT NULL,
+	origin_id   TEXT NOT NULL,
+	sha256      TEXT NOT NULL UNIQUE,
+	archive     BYTEA NOT NULL,
+	created_ms  BIGINT NOT NULL
+);
+
+-- A ceding CSP's CA this CSP answers status for, with the delegated responder
+-- certificate that CA issued for this CSP's key (RFC 6960 §4.2.2.2).
+CREATE TABLE transferred_issuers (
+	name          TEXT PRIMARY KEY CHECK (name <> ''), -- "<origin id>/<ca>"
+	import_id     TEXT NOT NULL REFERENCES takeover_imports (id),
+	origin_id     TEXT NOT NULL,
+	ca            TEXT NOT NULL,
+	ca_der        BYTEA NOT NULL,
+	responder_der BYTEA NOT NULL,
+	key_uri       TEXT NOT NULL,
+	created_ms    BIGINT NOT NULL
+);
+
+CREATE TABLE transferred_certificates (
+	issuer       TEXT NOT NULL REFERENCES transferred_issuers (name),
+	serial       TEXT NOT NULL CHECK (serial <> ''),
+	der          BYTEA NOT NULL,
+	registration TEXT NOT NULL, -- the ceding CSP's registration record (L-21-2)
+	created_ms   BIGINT NOT NULL,
+	PRIMARY KEY (issuer, serial)
+);
+CREATE INDEX transferred_certificates_serial ON transferred_certificates (serial);
+
+CREATE TABLE transferred_revocations (
+	issuer       TEXT NOT NULL,
+	serial       TEXT NOT NULL,
+	ground       TEXT NOT NULL,
+	reason       BIGINT NOT NULL,
+	requested_ms BIGINT NOT NULL,
+	revoked_ms   BIGINT NOT NULL,
+	order_ref    TEXT NOT NULL,
+	created_ms   BIGINT NOT NULL,
+	PRIMARY KEY (issuer, serial),
+	FOREIGN KEY (issuer, serial) REFERENCES transferred_certificates (issuer, serial)
+);
+
+-- L-21-2: these records are written once, never changed nor removed inside the retention period.
+CREATE TRIGGER cessation_plans_immutable BEFORE UPDATE ON cessation_plans FOR EACH ROW EXECUTE FUNCTION tawthiq_refused();
+CREATE TRIGGER cessation_plans_retained BEFORE DELETE ON cessation_plans FOR EACH ROW EXECUTE FUNCTION tawthiq_retained();
+CREATE TRIGGER cessation_steps_immutable BEFORE UPDATE ON cessation_steps FOR EACH ROW EXECUTE FUNCTION tawthiq_refused();
+CREATE TRIGGER cessation_steps_retained BEFORE DELETE ON cessation_steps FOR EACH ROW EXECUTE FUNCTION tawthiq_retained();
+CREATE TRIGGER cessation_notices_immutable BEFORE UPDATE ON cessation_notices FOR EACH ROW EXECUTE FUNCTION tawthiq_refused();
+CREATE TRIGGER cessation_notices_retained BEFORE DELETE ON cessation_notices FOR EACH ROW EXECUTE FUNCTION tawthiq_retained();
+CREATE TRIGGER takeover_imports_immutable BEFORE UPDATE ON takeover_imports FOR EACH ROW EXECUTE FUNCTION tawthiq_refused();
+CREATE TRIGGER takeover_imports_retained BEFORE DELETE ON takeover_imports FOR EACH ROW EXECUTE FUNCTION tawthiq_retained();
+CREATE TRIGGER transferred_issuers_immutable BEFORE UPDATE ON transferred_issuers FOR EACH ROW EXECUTE FUNCTION tawthiq_refused();
+CREATE TRIGGER transferred_issuers_retained BEFORE DELETE ON transferred_issuers FOR EACH ROW EXECUTE FUNCTION tawthiq_retained();
+CREATE TRIGGER transferred_certificates_immutable BEFORE UPDATE ON transferred_certificates FOR EACH ROW EXECUTE FUNCTION tawthiq_refused();
+CREATE TRIGGER transferred_certificates_retained BEFORE DELETE ON transferred_certificates FOR EACH ROW EXECUTE FUNCTION tawthiq_retained();
+CREATE TRIGGER transferred_revocations_immutable BEFORE UPDATE ON transferred_revocations FOR EACH ROW EXECUTE FUNCTION tawthiq_refused();
+CREATE TRIGGER transferred_revocations_retained BEFORE DELETE ON transferred_revocations FOR EACH ROW EXECUTE FUNCTION tawthiq_retained();

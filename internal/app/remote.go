@@ -128,7 +128,7 @@ func checkOCSP(der []byte, url string, cert, issuer *x509.Certificate, nonce []b
 	if r.Status == ocsp.Unknown {
 		return fmt.Errorf("OCSP responder %s does not know %s", url, cert.Subject.CommonName)
 	}
-	if !echoes(r, nonce) {
+	if !echoes(der, nonce) {
 		return fmt.Errorf("OCSP responder %s did not echo the nonce: the answer may be a replay", url)
 	}
 	return nil
@@ -170,15 +170,46 @@ func ocspRequest(cert, issuer *x509.Certificate) (req, nonce []byte, err error) 
 	return req, nonce, err
 }
 
-// echoes reports whether the response carries our nonce.
-func echoes(r *ocsp.Response, nonce []byte) bool {
-	for _, e := range r.Extensions {
-		if !e.Id.Equal(oidOCSPNonce) {
+// echoes reports whether the response's responseExtensions carry our nonce
+// (x/crypto/ocsp does not expose them); the signature over them is checked by
+// ParseResponseForCert.
+func echoes(der, nonce []byte) bool {
+	s := cryptobyte.String(der)
+	var resp, rb, basic, tbs cryptobyte.String
+	var status int
+	var typ asn1.ObjectIdentifier
+	var octets cryptobyte.String
+	if !s.ReadASN1(&resp, cbasn1.SEQUENCE) || !resp.ReadASN1Enum(&status) ||
+		!resp.ReadASN1(&rb, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!rb.ReadASN1(&rb, cbasn1.SEQUENCE) || !rb.ReadASN1ObjectIdentifier(&typ) || !rb.ReadASN1(&octets, cbasn1.OCTET_STRING) ||
+		!octets.ReadASN1(&basic, cbasn1.SEQUENCE) || !basic.ReadASN1(&tbs, cbasn1.SEQUENCE) {
+		return false
+	}
+	var skip cryptobyte.String
+	var tag cbasn1.Tag
+	if !tbs.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) || // version
+		!tbs.ReadAnyASN1(&skip, &tag) || // responderID
+		!tbs.SkipASN1(cbasn1.GeneralizedTime) || !tbs.SkipASN1(cbasn1.SEQUENCE) { // producedAt, responses
+		return false
+	}
+	var exts cryptobyte.String
+	var present bool
+	if !tbs.ReadOptionalASN1(&exts, &present, cbasn1.Tag(1).Constructed().ContextSpecific()) || !present ||
+		!exts.ReadASN1(&exts, cbasn1.SEQUENCE) {
+		return false
+	}
+	for !exts.Empty() {
+		var ext, value cryptobyte.String
+		var oid asn1.ObjectIdentifier
+		if !exts.ReadASN1(&ext, cbasn1.SEQUENCE) || !ext.ReadASN1ObjectIdentifier(&oid) ||
+			!ext.SkipOptionalASN1(cbasn1.BOOLEAN) || !ext.ReadASN1(&value, cbasn1.OCTET_STRING) {
+			return false
+		}
+		if !oid.Equal(oidOCSPNonce) {
 			continue
 		}
-		v := cryptobyte.String(e.Value)
 		var got cryptobyte.String
-		return v.ReadASN1(&got, cbasn1.OCTET_STRING) && v.Empty() && bytes.Equal(got, nonce)
+		return value.ReadASN1(&got, cbasn1.OCTET_STRING) && value.Empty() && bytes.Equal(got, nonce)
 	}
 	return false
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,24 +30,7 @@ func withSealCert(t *testing.T, e *testEnv, data string) (*client.Client, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := application(t, rep, "001525429000099", newCSR(t, key, "Evidence"))
-	req.Profile, req.Subject = "legal-qualified-seal", client.Subject{Organization: "Tawthiq Evidence SARL", CommonName: "Tawthiq evidence seal"}
-	req.Identity.Type, req.Identity.Number = "ice", "001525429000099"
-	a, err := rep.SubmitApplication(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := off1.Approve(ctx, a.ID, ""); err != nil {
-		t.Fatal(err)
-	}
-	res, err := off2.Approve(ctx, a.ID, "")
-	if err != nil || res.Certificate == nil {
-		t.Fatalf("seal certificate: %v", err)
-	}
-	chain := res.Certificate.PEM + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: fetch(t, e.base+"/ca/seal.crt")}))
-	if err := os.WriteFile(filepath.Join(data, "evidence-seal.pem"), []byte(chain), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	issueSeal(t, e, rep, "001525429000099", "Tawthiq Evidence SARL", key, off1, off2, "evidence-seal.pem")
 	return rep, repUser.ID
 }
 

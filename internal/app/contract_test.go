@@ -3,8 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"encoding/pem"
 	"errors"
 	"os"
 	"os/exec"
@@ -28,31 +26,6 @@ type contractEnv struct {
 	shopID, customerID    string
 	shopSign, custSign    Sign // how each party signs, as `tawthiq sign` does
 	dir                   string
-}
-
-// issueSeal has an organisation's account apply for a qualified seal certificate
-// for key, two officers approve it, and the chain is written to data/file.
-func issueSeal(t *testing.T, e *testEnv, org *client.Client, ice, name string, key crypto.Signer, off1, off2 *client.Client, file string) {
-	t.Helper()
-	ctx := context.Background()
-	req := application(t, org, ice, newCSR(t, key, name))
-	req.Profile, req.Subject = "legal-qualified-seal", client.Subject{Organization: name, CommonName: name + " e-seal"}
-	req.Identity.Type, req.Identity.Number = "ice", ice
-	a, err := org.SubmitApplication(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := off1.Approve(ctx, a.ID, ""); err != nil {
-		t.Fatal(err)
-	}
-	res, err := off2.Approve(ctx, a.ID, "")
-	if err != nil || res.Certificate == nil {
-		t.Fatalf("seal certificate: %v", err)
-	}
-	chain := res.Certificate.PEM + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: fetch(t, e.base+"/ca/seal.crt")}))
-	if err := os.WriteFile(filepath.Join(e.data, file), []byte(chain), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // issueSigning gives holder (whose account's ID number is idNumber) a qualified

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/pem"
 	"errors"
 	"os"
 	"os/exec"
@@ -37,24 +36,7 @@ func TestServerSeal_L6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := application(t, rep, "001525429000088", newCSR(t, key, "Acme"))
-	req.Profile, req.Subject = "legal-qualified-seal", client.Subject{Organization: "Acme SARL", CommonName: "Acme SARL e-seal"}
-	req.Identity.Type, req.Identity.Number = "ice", "001525429000088"
-	a, err := rep.SubmitApplication(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := off1.Approve(ctx, a.ID, ""); err != nil {
-		t.Fatal(err)
-	}
-	res, err := off2.Approve(ctx, a.ID, "")
-	if err != nil || res.Certificate == nil {
-		t.Fatalf("seal certificate: %v", err)
-	}
-	chain := res.Certificate.PEM + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: fetch(t, e.base+"/ca/seal.crt")}))
-	if err := os.WriteFile(filepath.Join(data, "acme-seal.pem"), []byte(chain), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	issueSeal(t, e, rep, "001525429000088", "Acme SARL", key, off1, off2, "acme-seal.pem")
 	e.stop()
 
 	// The operator configures the seal for the organisation's representative only.

@@ -402,7 +402,7 @@ func (a *App) newTSA(ctx context.Context, auths []ca.Authority, csp issuance.CSP
 		}
 		policy := append(append([]int(nil), csp.PolicyOID...), 2)
 		return tsa.New(tsa.Config{Signer: signer, Cert: cert, Chain: chain, Policy: policy, Accuracy: tsa.DefaultAccuracy,
-			Qualified: true, Clock: a.opts.Clock, Sync: src, Store: a.DB})
+			Qualified: true, Clock: a.opts.Clock, Sync: src, Store: a.DB, VerifyOneIn: a.cfg.TSAVerifyOneIn})
 	}
 	return nil, nil
 }

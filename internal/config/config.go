@@ -32,9 +32,12 @@ type Config struct {
 	SMTP               SMTP          `yaml:"smtp"`                // where e-mail notices go; none: they wait in the outbox
 	WebhookURL         string        `yaml:"webhook_url"`         // instead of SMTP: notices POSTed as JSON to this https URL
 	Seals              []Seal        `yaml:"seals"`               // organisations' seals applied on the server (POST /api/v1/seals/{name})
-	EvidenceSeal       string        `yaml:"evidence_seal"`       // the seal (by name) that seals evidence bundles; none: bundles cannot be made
-	RequireInsurance   *bool         `yaml:"require_insurance"`   // refuse issuance while no liability insurance is valid (L-21-3-6); default true
-	AuthorityEmail     string        `yaml:"authority_email"`     // where breach reports go at once (43-20 art. 40); none: held for the authority
+	// TSAVerifyOneIn is how often the TSA verifies a token's signature before it
+	// leaves: 1 every token; 0 the TSA's default (1 in 32, and every token after a fault).
+	TSAVerifyOneIn   int    `yaml:"tsa_verify_one_in"`
+	EvidenceSeal     string `yaml:"evidence_seal"`     // the seal (by name) that seals evidence bundles; none: bundles cannot be made
+	RequireInsurance *bool  `yaml:"require_insurance"` // refuse issuance while no liability insurance is valid (L-21-3-6); default true
+	AuthorityEmail   string `yaml:"authority_email"`   // where breach reports go at once (43-20 art. 40); none: held for the authority
 }
 
 // Seal is an organisation's seal whose key the server holds for it (an HSM in
@@ -172,6 +175,9 @@ func (c *Config) Normalize() error {
 		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {
 			errs = append(errs, fmt.Errorf("smtp.addr %q: %v", c.SMTP.Addr, err))
 		}
+	}
+	if c.TSAVerifyOneIn < 0 {
+		errs = append(errs, fmt.Errorf("tsa_verify_one_in %d: 1 verifies every token, 0 takes the default", c.TSAVerifyOneIn))
 	}
 	seen := map[string]bool{}
 	for i, sl := range c.Seals {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -103,7 +102,7 @@ type analysis struct {
 func analyze(ctx context.Context, entries map[string][]byte, opts validation.Options) analysis {
 	var a analysis
 	opts.Extra = validationData(entries)
-	opts.Status = dssStatus{first: opts.Status, crls: opts.Extra.CRLs, ocsps: opts.Extra.OCSPs}
+	opts.Status = validation.EmbeddedStatus{First: opts.Status, CRLs: opts.Extra.CRLs, OCSPs: opts.Extra.OCSPs}
 	head, archived := a.checkLog(ctx, entries, opts)
 	_ = head
 	var names []string
@@ -308,32 +307,3 @@ func holds(b bool) string {
 
 // isPDF reports whether b starts like a PDF file.
 func isPDF(b []byte) bool { return bytes.Contains(b[:min(len(b), 1024)], []byte("%PDF-")) }
-
-// dssStatus answers revocation status from the status data a bundle carries,
-// as ValidatePAdES does from a PDF's DSS: an authentic CRL or OCSP response
-// issued by the validation time counts, a revocation it shows wins. The
-// bundle is to its CAdES signatures what the DSS is to a PDF: an ARL or CRL
-// current when the evidence was gathered is often older than a time-stamp.
-type dssStatus struct {
-	first       validation.StatusSource
-	crls, ocsps [][]byte
-}
-
-func (d dssStatus) RevocationStatus(cert, issuer *x509.Certificate, at time.Time) (bool, time.Time, bool) {
-	if d.first != nil {
-		if revoked, revokedAt, known := d.first.RevocationStatus(cert, issuer, at); known {
-			return revoked, revokedAt, true
-		}
-	}
-	known, revoked, revokedAt := false, false, time.Time{}
-	for _, a := range signature.StatusAnswers(cert, issuer, d.crls, d.ocsps) {
-		if a.ThisUpdate.After(at) {
-			continue
-		}
-		known = true
-		if a.Revoked && (!revoked || a.RevokedAt.Before(revokedAt)) {
-			revoked, revokedAt = true, a.RevokedAt
-		}
-	}
-	return revoked, revokedAt, known
-}

@@ -192,7 +192,7 @@ func Build(ctx context.Context, docs []Document, opts Options) ([]byte, Result, 
 	}
 	vd := validationData(entries)
 	sr := validation.Validate(ctx, seal, man, validation.Options{Roots: opts.Roots, TrustedLists: opts.TrustedLists, Now: opts.Now,
-		Extra: vd, Status: dssStatus{crls: append(vd.CRLs, sd.CRLs...), ocsps: append(vd.OCSPs, sd.OCSPs...)}})
+		Extra: vd, Status: validation.EmbeddedStatus{CRLs: append(vd.CRLs, sd.CRLs...), OCSPs: append(vd.OCSPs, sd.OCSPs...)}})
 	res.Seal = &sr
 	return out.Bytes(), res, nil
 }

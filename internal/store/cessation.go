@@ -73,29 +73,12 @@ func (db *DB) MarkCessationStep(ctx context.Context, step cessation.Step, at tim
 	})
 }
 
-var errCessationNoticeQueued = errkind.New(errkind.Conflict, law.L23, "the notice is already queued")
-
 // EnqueueCessationNotice records n unless its dedup key is recorded: one notice per addressee.
 func (db *DB) EnqueueCessationNotice(ctx context.Context, n cessation.Notice, e auditlog.Entry) (bool, error) {
 	q := db.Rebind(`INSERT INTO cessation_notices (dedup_key, kind, channel, recipient, subject, body, created_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`)
-	err := db.write(ctx, "queue the cessation notice", []auditlog.Entry{e}, func(tx *txn) error {
-		res, err := tx.ExecContext(ctx, q, n.DedupKey, string(n.Kind), n.Channel, n.Recipient, n.Subject, n.Body, ms(n.CreatedAt))
-		if err != nil {
-			return mapErr(err, law.L23, "queue the cessation notice")
-		}
-		if k, err := res.RowsAffected(); err != nil || k == 0 {
-			if err != nil {
-				return err
-			}
-			return errCessationNoticeQueued // undoes the audit entry too
-		}
-		return nil
-	})
-	if errors.Is(err, errCessationNoticeQueued) {
-		return false, nil
-	}
-	return err == nil, err
+	return db.insertOnce(ctx, "queue the cessation notice", law.L23, []auditlog.Entry{e}, q,
+		n.DedupKey, string(n.Kind), n.Channel, n.Recipient, n.Subject, n.Body, ms(n.CreatedAt))
 }
 
 // CessationNotices lists the notices of a kind, oldest first.

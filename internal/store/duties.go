@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/tawthiq/tawthiq/internal/auditlog"
@@ -57,73 +56,27 @@ func (db *DB) InsurancePolicies(ctx context.Context) ([]insurance.Policy, error)
 const dutyNoticeColumns = `id, dedup_key, ref, kind, channel, recipient, language, subject, body,
 	state, attempts, next_attempt_ms, lease_until_ms, lease_holder, message_id, last_error, created_ms, sent_ms`
 
-// errDutyQueued undoes an enqueue whose dedup key exists, with its audit entry.
-var errDutyQueued = errkind.New(errkind.Conflict, law.L24, "the notice is already queued")
-
 // EnqueueDutyNotice records n (its Serial holds the breach or cover it is about) with
 // its audit entry unless its dedup key exists; it reports whether n was recorded.
 func (db *DB) EnqueueDutyNotice(ctx context.Context, n notify.Notice, e auditlog.Entry) (bool, error) {
-	q := db.Rebind(`INSERT INTO duty_notices (` + dutyNoticeColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`)
 	ref := n.Serial
 	if ref == "" {
 		ref = n.DedupKey
 	}
-	err := db.write(ctx, "queue the notice", []auditlog.Entry{e}, func(tx *txn) error {
-		res, err := tx.ExecContext(ctx, q, n.ID, n.DedupKey, ref, string(n.Kind), string(n.Channel), n.Recipient,
-			n.Language, n.Subject, n.Body, string(n.State), n.Attempts, ms(n.NextAttempt), optMS(n.LeaseUntil),
-			n.LeaseHolder, n.MessageID, n.LastError, ms(n.CreatedAt), optMS(n.SentAt))
-		if err != nil {
-			return mapErr(err, law.L24, "queue the notice")
-		}
-		if k, err := res.RowsAffected(); err != nil || k == 0 {
-			if err != nil {
-				return err
-			}
-			return errDutyQueued
-		}
-		return nil
-	})
-	if errors.Is(err, errDutyQueued) {
-		return false, nil
-	}
-	return err == nil, err
+	return db.dutyNoticesOutbox().enqueue(ctx, n, e, ref)
 }
 
 // DutyNotices returns the notices about ref, oldest first.
 func (db *DB) DutyNotices(ctx context.Context, ref string) ([]notify.Notice, error) {
 	q := db.Rebind(`SELECT ` + dutyNoticeColumns + ` FROM duty_notices WHERE ref = ? ORDER BY created_ms, id`)
-	return db.dutyNotices(ctx, db.r, q, "read notices", ref)
+	return db.dutyNoticesOutbox().notices(ctx, db.r, q, "read notices", ref)
 }
 
 // DutyNoticesTo returns the notices held for or sent to recipient, newest first.
 func (db *DB) DutyNoticesTo(ctx context.Context, recipient string, limit int) ([]notify.Notice, error) {
 	q := db.Rebind(`SELECT ` + dutyNoticeColumns + ` FROM duty_notices WHERE recipient = ?
 		ORDER BY created_ms DESC, id LIMIT ?`)
-	return db.dutyNotices(ctx, db.r, q, "read notices", recipient, limit)
-}
-
-func (db *DB) dutyNotices(ctx context.Context, qr queryer, q, what string, args ...any) ([]notify.Notice, error) {
-	rows, err := qr.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(err, law.LInternal, what)
-	}
-	defer rows.Close()
-	var out []notify.Notice
-	for rows.Next() {
-		var n notify.Notice
-		var kind, channel, state string
-		var next, created int64
-		var lease, sent sql.NullInt64
-		if err := rows.Scan(&n.ID, &n.DedupKey, &n.Serial, &kind, &channel, &n.Recipient, &n.Language, &n.Subject,
-			&n.Body, &state, &n.Attempts, &next, &lease, &n.LeaseHolder, &n.MessageID, &n.LastError, &created, &sent); err != nil {
-			return nil, mapErr(err, law.LInternal, what)
-		}
-		n.Kind, n.Channel, n.State = notify.Kind(kind), notify.Channel(channel), notify.State(state)
-		n.NextAttempt, n.LeaseUntil, n.CreatedAt, n.SentAt = fromMS(next), fromOptMS(lease), fromMS(created), fromOptMS(sent)
-		out = append(out, n)
-	}
-	return out, mapErr(rows.Err(), law.LInternal, what)
+	return db.dutyNoticesOutbox().notices(ctx, db.r, q, "read notices", recipient, limit)
 }
 
 // DutyOutbox is the delivery side of the duty notices: a notify.Deliverer drains it
@@ -135,79 +88,17 @@ func (db *DB) DutyOutbox() DutyOutbox { return DutyOutbox{db} }
 
 // ClaimNotices claims due e-mail notices for holder until leaseUntil, one node at a time.
 func (o DutyOutbox) ClaimNotices(ctx context.Context, holder string, now, leaseUntil time.Time, limit int) ([]notify.Notice, error) {
-	db := o.db
-	if holder == "" || !leaseUntil.After(now) || limit <= 0 {
-		return nil, errkind.New(errkind.Invalid, law.LInternal, "a claim needs a holder, a lease and a limit")
-	}
-	due := db.Rebind(`SELECT id FROM duty_notices WHERE state IN (?, ?) AND next_attempt_ms <= ?
-		ORDER BY next_attempt_ms, id LIMIT ?` + db.skipLocked())
-	claim := db.Rebind(`UPDATE duty_notices SET state = ?, attempts = attempts + 1, next_attempt_ms = ?,
-		lease_until_ms = ?, lease_holder = ? WHERE id = ? AND state IN (?, ?) AND next_attempt_ms <= ?`)
-	read := db.Rebind(`SELECT ` + dutyNoticeColumns + ` FROM duty_notices WHERE id = ?`)
-	var out []notify.Notice
-	err := db.write(ctx, "claim notices", nil, func(tx *txn) error {
-		out = out[:0]
-		rows, err := tx.QueryContext(ctx, due, string(notify.StateQueued), string(notify.StateSending), ms(now), limit)
-		if err != nil {
-			return mapErr(err, law.LInternal, "claim notices")
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return mapErr(err, law.LInternal, "claim notices")
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return mapErr(err, law.LInternal, "claim notices")
-		}
-		for _, id := range ids {
-			res, err := tx.ExecContext(ctx, claim, string(notify.StateSending), ms(leaseUntil), ms(leaseUntil),
-				holder, id, string(notify.StateQueued), string(notify.StateSending), ms(now))
-			if err != nil {
-				return mapErr(err, law.L24, "claim notices")
-			}
-			if k, err := res.RowsAffected(); err != nil || k == 0 {
-				if err != nil {
-					return err
-				}
-				continue // another node claimed it first
-			}
-			ns, err := db.dutyNotices(ctx, tx, read, "claim notices", id)
-			if err != nil {
-				return err
-			}
-			out = append(out, ns...)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return o.db.dutyNoticesOutbox().claim(ctx, holder, now, leaseUntil, limit)
 }
 
 // MarkNoticeSent records a claimed notice as sent; Conflict if holder's claim was lost.
 func (o DutyOutbox) MarkNoticeSent(ctx context.Context, id, holder string, at time.Time, e auditlog.Entry) error {
-	q := o.db.Rebind(`UPDATE duty_notices SET state = ?, sent_ms = ?, lease_until_ms = NULL, last_error = ''
-		WHERE id = ? AND state = ? AND lease_holder = ?`)
-	return o.db.write(ctx, "record the notice as sent", []auditlog.Entry{e}, func(tx *txn) error {
-		res, err := tx.ExecContext(ctx, q, string(notify.StateSent), ms(at), id, string(notify.StateSending), holder)
-		return claimed(res, err, id, "record the notice as sent")
-	})
+	return o.db.dutyNoticesOutbox().markSent(ctx, id, holder, at, e)
 }
 
 // MarkNoticeFailed puts a claimed notice back in the queue, due at next.
 func (o DutyOutbox) MarkNoticeFailed(ctx context.Context, id, holder string, next time.Time, reason string, e auditlog.Entry) error {
-	q := o.db.Rebind(`UPDATE duty_notices SET state = ?, next_attempt_ms = ?, lease_until_ms = NULL, last_error = ?
-		WHERE id = ? AND state = ? AND lease_holder = ?`)
-	return o.db.write(ctx, "record the failed attempt", []auditlog.Entry{e}, func(tx *txn) error {
-		res, err := tx.ExecContext(ctx, q, string(notify.StateQueued), ms(next), reason, id, string(notify.StateSending), holder)
-		return claimed(res, err, id, "record the failed attempt")
-	})
+	return o.db.dutyNoticesOutbox().markFailed(ctx, id, holder, next, reason, e)
 }
 
 // CreateBreach records an incident with what it touches, in one transaction (L-24).

@@ -2,7 +2,6 @@ package validation
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"sort"
 	"strings"
@@ -92,7 +91,7 @@ func ValidatePAdES(ctx context.Context, doc []byte, opts Options) PDFReport {
 	r.DSS = DSSContent{Certs: len(dss.Certs), CRLs: len(dss.CRLs), OCSPs: len(dss.OCSPs)}
 	opts.Extra = signature.ValidationData{Certs: append(append([][]byte{}, opts.Extra.Certs...), dss.Certs...),
 		CRLs: append(append([][]byte{}, opts.Extra.CRLs...), dss.CRLs...), OCSPs: append(append([][]byte{}, opts.Extra.OCSPs...), dss.OCSPs...)}
-	opts.Status = withDSS{first: opts.Status, crls: opts.Extra.CRLs, ocsps: opts.Extra.OCSPs}
+	opts.Status = EmbeddedStatus{First: opts.Status, CRLs: opts.Extra.CRLs, OCSPs: opts.Extra.OCSPs}
 	for _, s := range sigs {
 		if s.DocTimeStamp || s.SubFilter == pdf.SubFilterRFC3161 {
 			r.DocTimeStamps = append(r.DocTimeStamps, docTimeStamp(ctx, f, s, opts))
@@ -230,32 +229,4 @@ func (r *PDFReport) l9() Conclusion {
 		}
 	}
 	return Conclusion{Rule: law.L9, Holds: true, Why: "every signature validates and covers the whole document as shown"}
-}
-
-// withDSS answers revocation status from the caller's source first, then
-// from the CRLs and OCSP responses the PDF carries (EN 319 142-1 §5.4: they
-// were gathered at signing for validation without the network). Data counts
-// only when authentic (signature.StatusAnswers) and issued by the validation time.
-type withDSS struct {
-	first       StatusSource
-	crls, ocsps [][]byte
-}
-
-func (w withDSS) RevocationStatus(cert, issuer *x509.Certificate, at time.Time) (bool, time.Time, bool) {
-	if w.first != nil {
-		if revoked, revokedAt, known := w.first.RevocationStatus(cert, issuer, at); known {
-			return revoked, revokedAt, true
-		}
-	}
-	known, revoked, revokedAt := false, false, time.Time{}
-	for _, a := range signature.StatusAnswers(cert, issuer, w.crls, w.ocsps) {
-		if a.ThisUpdate.After(at) {
-			continue
-		}
-		known = true
-		if a.Revoked && (!revoked || a.RevokedAt.Before(revokedAt)) {
-			revoked, revokedAt = true, a.RevokedAt
-		}
-	}
-	return revoked, revokedAt, known
 }

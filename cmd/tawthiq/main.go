@@ -381,6 +381,9 @@ func registrationFileCmd() *cobra.Command {
 
 func printReport(out io.Writer, rep app.VerifyReport) {
 	fmt.Fprintf(out, "%s %s (%d signature(s))\n", rep.Kind, rep.Indication, len(rep.Signatures))
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
 	if rep.PDF != nil && rep.PDF.ChangedAfterSigning {
 		fmt.Fprintf(out, "the document was changed after signing: %s\n", strings.Join(rep.PDF.ChangedKinds, ", "))
 	}

@@ -265,7 +265,7 @@ func (a *App) trustListRoutes(mux *http.ServeMux) {
 }
 
 // trustedList loads the trusted list v names, if any, checked against its authority certificate.
-func (v Verify) trustedList(ctx context.Context) (trustlist.Lists, error) {
+func (v Verify) trustedList(ctx context.Context, warn func(string)) (trustlist.Lists, error) {
 	if v.TrustedList == "" {
 		if v.AuthorityCert != "" {
 			return nil, errors.New("an authority certificate is given without a trusted list")
@@ -296,7 +296,27 @@ func (v Verify) trustedList(ctx context.Context) (trustlist.Lists, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trusted list %s: %w", v.TrustedList, err)
 	}
-	return trustlist.Lists{l}, nil
+	return withForeign(ctx, l, warn), nil
+}
+
+// withForeign adds to the national list the foreign lists its pointers name,
+// which exist only under a recognition agreement (L-22); one that cannot be
+// fetched or does not verify is left out and said through warn.
+func withForeign(ctx context.Context, l *trustlist.List, warn func(string)) trustlist.Lists {
+	lists := trustlist.Lists{l}
+	f := newFetcher()
+	for _, p := range l.Scheme.Pointers {
+		raw, err := f.get(ctx, p.Location, maxTrustListBytes)
+		if err == nil {
+			var fl *trustlist.List
+			if fl, err = trustlist.LoadForeign(raw, p, time.Now()); err == nil {
+				lists = append(lists, fl)
+				continue
+			}
+		}
+		warn(fmt.Sprintf("the %s trusted list (%s) is not used: %v", p.Territory, p.Location, err))
+	}
+	return lists
 }
 
 // maxTrustListBytes bounds a fetched trusted list.
@@ -304,7 +324,7 @@ const maxTrustListBytes = 16 << 20
 
 // localTrustList is the list the local authority last published, checked against
 // its certificate in dataDir; none when this data directory runs no authority.
-func localTrustList(ctx context.Context, db authority.ListStore, dataDir string) (trustlist.Lists, error) {
+func localTrustList(ctx context.Context, db authority.ListStore, dataDir string, warn func(string)) (trustlist.Lists, error) {
 	b, err := os.ReadFile(filepath.Join(dataDir, authorityCertPEM))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -327,5 +347,5 @@ func localTrustList(ctx context.Context, db authority.ListStore, dataDir string)
 	if err != nil {
 		return nil, fmt.Errorf("the local trusted list: %w", err)
 	}
-	return trustlist.Lists{l}, nil
+	return withForeign(ctx, l, warn), nil
 }

@@ -52,6 +52,8 @@ type VerifyReport struct {
 	Signatures []validation.Report   `json:"signatures"`
 	PDF        *validation.PDFReport `json:"pdf,omitempty"`
 	Bundle     *evidence.Result      `json:"bundle,omitempty"` // an ASiC-E evidence bundle: each entry checked
+	// Warnings say what the validation could not use, e.g. a foreign trusted list (L-22).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Passed says whether every signature passed and, for a PDF, nothing changed after.
@@ -111,7 +113,9 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		opts.Roots = append(opts.Roots, c)
 	}
 	var sources statusSources
-	lists, err := v.trustedList(ctx)
+	var warnings []string
+	warn := func(w string) { warnings = append(warnings, w) }
+	lists, err := v.trustedList(ctx, warn)
 	if err != nil {
 		return VerifyReport{}, err
 	}
@@ -131,7 +135,7 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		}
 		opts.Roots = append(opts.Roots, roots...)
 		sources = append(sources, st)
-		local, err := localTrustList(ctx, db, cfg.Data)
+		local, err := localTrustList(ctx, db, cfg.Data, warn)
 		if err != nil {
 			return VerifyReport{}, err
 		}
@@ -148,7 +152,7 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		opts.Status = sources
 	}
 	sum := sha256.Sum256(raw)
-	rep := VerifyReport{File: filepath.Base(v.Signature), SHA256: hex.EncodeToString(sum[:])}
+	rep := VerifyReport{File: filepath.Base(v.Signature), SHA256: hex.EncodeToString(sum[:]), Warnings: warnings}
 	if evidence.IsBundle(raw) {
 		return verifyBundle(ctx, rep, raw, opts), nil
 	}

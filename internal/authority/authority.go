@@ -27,10 +27,8 @@ const (
 	ActionAgreement     auditlog.Action = "authority.agreement.record"
 )
 
-// InsuranceNoticeDays is how long before a CSP's cover ends the authority is
-// warned (L-21-3-6). The law sets no period; this one matches the 60 days of
-// L-21-3-5, time enough to ask for a new policy before the old one ends.
-const InsuranceNoticeDays = 60
+// InsuranceNoticeDays is how long before a CSP's cover ends the authority is warned (L-21-3-6).
+const InsuranceNoticeDays = law.InsuranceWarningDays
 
 // Store is what the register needs from the database. Each write records its
 // audit entry in the same transaction.

@@ -19,10 +19,8 @@ import (
 	"github.com/tawthiq/tawthiq/internal/notify"
 )
 
-// WarningDays is how long before the cover lapses the operators are warned. The law
-// sets no period (L-21-3-6): this is our policy, the 60 days holders get before
-// expiry (L-21-3-5), long enough to renew a policy.
-const WarningDays = 60
+// WarningDays is how long before the cover lapses the operators are warned (L-21-3-6).
+const WarningDays = law.InsuranceWarningDays
 
 // Audit actions.
 const (

@@ -47,3 +47,8 @@ func ValidCertifiedField(f CertifiedField) bool {
 // DataChangeGround is the ground on which a certificate whose certified data are no
 // longer true is revoked (L-21-3-7 a).
 const DataChangeGround = GroundInformationChanged
+
+// InsuranceWarningDays is how long before the CSP's liability cover lapses the
+// operators, and the authority for a registered CSP, are warned (L-21-3-6). The law
+// sets no period: we take the holders' expiry notice (L-21-3-5), time to renew.
+const InsuranceWarningDays = ExpiryNoticeDays

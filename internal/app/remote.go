@@ -300,19 +300,7 @@ func (s remoteStamper) StampDigest(ctx context.Context, digest [32]byte) ([]byte
 	if !bytes.Equal(tok.Imprint, digest[:]) || !bytes.Equal(tok.Nonce, nonce) {
 		return nil, errkind.New(errkind.Unavailable, law.L21_1, "the time-stamping authority %s answered another request", s.url)
 	}
-	return tokenOf(reply)
-}
-
-// tokenOf extracts the TimeStampToken from a TimeStampResp (RFC 3161 §2.4.2).
-func tokenOf(reply []byte) ([]byte, error) {
-	s := cryptobyte.String(reply)
-	var resp cryptobyte.String
-	var status, token cryptobyte.String
-	if !s.ReadASN1(&resp, cbasn1.SEQUENCE) || !resp.ReadASN1(&status, cbasn1.SEQUENCE) ||
-		!resp.ReadASN1Element(&token, cbasn1.SEQUENCE) {
-		return nil, errors.New("a time-stamp reply without a token")
-	}
-	return token, nil
+	return timestamp.TokenOf(reply)
 }
 
 // TSAURL is the server's time-stamping endpoint.

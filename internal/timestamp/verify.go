@@ -281,3 +281,15 @@ var ImprintHashes = [...]struct {
 	{[]byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02}, crypto.SHA384, "sha384"},
 	{[]byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03}, crypto.SHA512, "sha512"},
 }
+
+// TokenOf returns the TimeStampToken of a granted TimeStampResp (RFC 3161 §2.4.2):
+// what a signature's time-stamp attribute carries.
+func TokenOf(resp []byte) ([]byte, error) {
+	in := cryptobyte.String(resp)
+	var body, tok cryptobyte.String
+	if !in.ReadASN1(&body, cbasn1.SEQUENCE) || !in.Empty() || !body.SkipASN1(cbasn1.SEQUENCE) ||
+		!body.ReadASN1Element(&tok, cbasn1.SEQUENCE) || !body.Empty() {
+		return nil, errors.New("a time-stamp reply without a token")
+	}
+	return bytes.Clone(tok), nil
+}

@@ -32,13 +32,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
-
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/errkind"
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
 )
 
 // Record is the evidence kept of one token (L-21-2, L-425).
@@ -355,20 +353,9 @@ func (s *Service) StampDigest(ctx context.Context, digest [32]byte) ([]byte, err
 	if r.Status != StatusGranted {
 		return nil, errkind.New(errkind.Unavailable, law.L21_1, "the TSA refused to stamp: %s", r.Reason)
 	}
-	tok, err := tokenOf(r.DER)
+	tok, err := timestamp.TokenOf(r.DER)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Internal, err, "TSA: reading its own reply")
 	}
 	return tok, nil
-}
-
-// tokenOf returns the TimeStampToken of a granted TimeStampResp.
-func tokenOf(resp []byte) ([]byte, error) {
-	in := cryptobyte.String(resp)
-	var body, tok cryptobyte.String
-	if !in.ReadASN1(&body, cbasn1.SEQUENCE) || !in.Empty() || !body.SkipASN1(cbasn1.SEQUENCE) ||
-		!body.ReadASN1Element(&tok, cbasn1.SEQUENCE) || !body.Empty() {
-		return nil, errors.New("a granted reply without a token")
-	}
-	return bytes.Clone(tok), nil
 }

@@ -146,25 +146,16 @@ func (a *App) demoAuthority(ctx context.Context, keyURI, certPath string, auths 
 	if err != nil {
 		return err
 	}
-	services := map[string]authority.TrustService{
-		"signature": {Type: authority.TypeCAQC, Qualifiers: []authority.Qualifier{authority.QualifiesESig}},
-		"seal":      {Type: authority.TypeCAQC, Qualifiers: []authority.Qualifier{authority.QualifiesESeal}},
-		"tsa":       {Type: authority.TypeTSAQTST},
+	svcs, err := ownServices(auths)
+	if err != nil {
+		return err
 	}
-	for _, au := range auths {
-		svc, ok := services[au.Name]
-		if !ok {
-			continue
-		}
-		c, err := x509.ParseCertificate(au.DER)
-		if err != nil {
-			return err
-		}
-		svc.CSPID, svc.Name, svc.Certificates = csp.ID, c.Subject.CommonName, [][]byte{au.DER}
+	for _, svc := range svcs {
+		svc.CSPID = csp.ID
 		grant := authority.StatusChange{Status: authority.StatusGranted, From: ceremonyTime(auths), Decision: demoDecision,
 			Note: "demo: granted at the demo key ceremony"}
 		if _, err := a.Authority.AddService(ctx, "ceremony", svc, grant); err != nil {
-			return fmt.Errorf("service %s: %w", au.Name, err)
+			return fmt.Errorf("service %s: %w", svc.Name, err)
 		}
 	}
 	fmt.Fprintf(a.opts.Out, "demo: national authority's trusted list at %s/trustlist.xml (signer %s/trustlist.crt)\n", a.cfg.BaseURL, a.cfg.BaseURL)
@@ -180,18 +171,6 @@ func ceremonyTime(auths []ca.Authority) time.Time {
 		}
 	}
 	return t
-}
-
-// cspRegistration reads a CSP's registration from its organizationIdentifier
-// (EN 319 412-1): "NTRMA-..." is the trade register (RC); 15 digits, the ICE.
-func cspRegistration(orgID string) (authority.IDKind, string) {
-	if n, ok := strings.CutPrefix(orgID, "NTRMA-"); ok && n != "" {
-		return authority.IDKindRC, n
-	}
-	if len(orgID) == 15 && strings.Trim(orgID, "0123456789") == "" {
-		return authority.IDKindICE, orgID
-	}
-	return authority.IDKindRC, orgID
 }
 
 func readCertPEM(b []byte) (*x509.Certificate, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -61,6 +62,44 @@ func authorityRun(f func(cmd *cobra.Command, c *client.Client, args []string) er
 			return err
 		}
 		return f(cmd, c, args)
+	}
+}
+
+// authorityCall runs a command that makes one call to the register and shows its answer;
+// the call also parses the flags, so a bad flag fails before anything is sent.
+func authorityCall[T any](call func(ctx context.Context, c *client.Client, args []string) (T, error), show func(w io.Writer, got T) error) func(*cobra.Command, []string) error {
+	return authorityRun(func(cmd *cobra.Command, c *client.Client, args []string) error {
+		got, err := call(cmd.Context(), c, args)
+		if err != nil {
+			return err
+		}
+		return show(cmd.OutOrStdout(), got)
+	})
+}
+
+// printText shows an answer as one line (or a few) of text.
+func printText[T any](line func(w io.Writer, got T)) func(io.Writer, T) error {
+	return func(w io.Writer, got T) error {
+		line(w, got)
+		return nil
+	}
+}
+
+// table shows a list under a header, one tab-separated row per item.
+func table[T any](header string, row func(w io.Writer, x T)) func(io.Writer, []T) error {
+	return func(w io.Writer, xs []T) error {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, header)
+		for _, x := range xs {
+			row(tw, x)
+		}
+		return tw.Flush()
+	}
+}
+
+func requireFlags(c *cobra.Command, names ...string) {
+	for _, n := range names {
+		_ = c.MarkFlagRequired(n)
 	}
 }
 
@@ -124,14 +163,9 @@ func printCSP(w io.Writer, c *client.CSP) {
 func cspAddCmd() *cobra.Command {
 	var in client.CSPRequest
 	c := &cobra.Command{Use: "add", Short: "register a CSP", Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
-			got, err := c.RegisterCSP(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			printCSP(cmd.OutOrStdout(), got)
-			return nil
-		})}
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) (*client.CSP, error) {
+			return c.RegisterCSP(ctx, in)
+		}, printText(printCSP))}
 	cspFlags(c, &in)
 	return c
 }
@@ -173,51 +207,34 @@ func cspImportCmd() *cobra.Command {
 		})}
 	c.Flags().StringVar(&from, "from", "", "when the approval takes effect (2026-01-01 or RFC 3339)")
 	c.Flags().StringVar(&decision, "decision", "", "the authority's decision reference")
-	_ = c.MarkFlagRequired("from")
-	_ = c.MarkFlagRequired("decision")
+	requireFlags(c, "from", "decision")
 	return c
 }
 
 func cspUpdateCmd() *cobra.Command {
 	var in client.CSPRequest
 	c := &cobra.Command{Use: "update CSP_ID", Short: "record a new version of a CSP's record (give every field)", Args: cobra.ExactArgs(1),
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			got, err := c.UpdateCSP(cmd.Context(), args[0], in)
-			if err != nil {
-				return err
-			}
-			printCSP(cmd.OutOrStdout(), got)
-			return nil
-		})}
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, args []string) (*client.CSP, error) {
+			return c.UpdateCSP(ctx, args[0], in)
+		}, printText(printCSP))}
 	cspFlags(c, &in)
 	return c
 }
 
 func cspListCmd() *cobra.Command {
 	return &cobra.Command{Use: "list", Short: "list the register's CSPs", Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
-			cs, err := c.CSPs(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tCOUNTRY\tREGISTRATION\tVERSION")
-			for _, x := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%d\n", x.ID, x.Name, x.Country, x.IDKind, x.IDNumber, x.Version)
-			}
-			return tw.Flush()
-		})}
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) ([]client.CSP, error) {
+			return c.CSPs(ctx)
+		}, table("ID\tNAME\tCOUNTRY\tREGISTRATION\tVERSION", func(w io.Writer, x client.CSP) {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s %s\t%d\n", x.ID, x.Name, x.Country, x.IDKind, x.IDNumber, x.Version)
+		}))}
 }
 
 func cspShowCmd() *cobra.Command {
 	return &cobra.Command{Use: "show CSP_ID", Short: "show a CSP with everything recorded about it (JSON)", Args: cobra.ExactArgs(1),
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			d, err := c.CSPDossier(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), d)
-		})}
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, args []string) (*client.Dossier, error) {
+			return c.CSPDossier(ctx, args[0])
+		}, func(w io.Writer, d *client.Dossier) error { return printJSON(w, d) })}
 }
 
 func serviceAddCmd() *cobra.Command {
@@ -225,27 +242,24 @@ func serviceAddCmd() *cobra.Command {
 	var typ, from string
 	var certs []string
 	c := &cobra.Command{Use: "add", Short: "add a CSP's trust service with the decision that grants it", Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) (*client.TrustService, error) {
 			in.Type = typ
 			if uri, ok := serviceTypes[strings.ToLower(typ)]; ok {
 				in.Type = uri
 			}
 			var err error
 			if in.Grant.From, err = when("from", from); err != nil {
-				return err
+				return nil, err
 			}
 			if in.Certificates, err = readCerts(certs); err != nil {
-				return err
+				return nil, err
 			}
 			in.Grant.Status = "granted"
-			got, err := c.AddTrustService(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "service %s\nstatus %s from %s (decision %s)\n", got.ID, got.Status,
+			return c.AddTrustService(ctx, in)
+		}, printText(func(w io.Writer, got *client.TrustService) {
+			fmt.Fprintf(w, "service %s\nstatus %s from %s (decision %s)\n", got.ID, got.Status,
 				got.History[len(got.History)-1].From, got.History[len(got.History)-1].Decision)
-			return nil
-		})}
+		}))}
 	f := c.Flags()
 	f.StringVar(&in.CSPID, "csp", "", "the CSP's ID")
 	f.StringVar(&typ, "type", "ca-qc", "ca-qc, tsa-qtst, ocsp-qc, crl-qc, eds-q, qesvalidation-q, pses-q, or a TS 119 612 service type URI")
@@ -255,9 +269,7 @@ func serviceAddCmd() *cobra.Command {
 	f.StringVar(&from, "from", "", "when the grant takes effect (date or RFC 3339)")
 	f.StringVar(&in.Grant.Decision, "decision", "", "the granting decision's reference")
 	f.StringVar(&in.Grant.Note, "note", "", "a note")
-	for _, n := range []string{"csp", "name", "cert", "from", "decision"} {
-		_ = c.MarkFlagRequired(n)
-	}
+	requireFlags(c, "csp", "name", "cert", "from", "decision")
 	return c
 }
 
@@ -333,21 +345,18 @@ func insuranceAddCmd() *cobra.Command {
 	var in client.InsuranceRequest
 	var from, until string
 	c := &cobra.Command{Use: "add", Short: "record a CSP's liability insurance policy", Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) (*client.Insurance, error) {
 			var err error
 			if in.ValidFrom, err = when("from", from); err != nil {
-				return err
+				return nil, err
 			}
 			if in.ValidUntil, err = when("until", until); err != nil {
-				return err
+				return nil, err
 			}
-			got, err := c.RecordInsurance(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "insurance %s\n", got.ID)
-			return nil
-		})}
+			return c.RecordInsurance(ctx, in)
+		}, printText(func(w io.Writer, got *client.Insurance) {
+			fmt.Fprintf(w, "insurance %s\n", got.ID)
+		}))}
 	f := c.Flags()
 	f.StringVar(&in.CSPID, "csp", "", "the CSP's ID")
 	f.StringVar(&in.Insurer, "insurer", "", "the insurer")
@@ -355,20 +364,15 @@ func insuranceAddCmd() *cobra.Command {
 	f.Int64Var(&in.CoverMAD, "cover-mad", 0, "the cover, in dirhams")
 	f.StringVar(&from, "from", "", "start of cover (date or RFC 3339)")
 	f.StringVar(&until, "until", "", "end of cover, exclusive (date or RFC 3339)")
-	for _, n := range []string{"csp", "from", "until"} {
-		_ = c.MarkFlagRequired(n)
-	}
+	requireFlags(c, "csp", "from", "until")
 	return c
 }
 
 func insuranceWarningsCmd() *cobra.Command {
 	return &cobra.Command{Use: "warnings", Short: "CSPs with a granted service whose cover ends soon or has ended", Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
-			ws, err := c.InsuranceWarnings(cmd.Context())
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) (*client.InsuranceWarnings, error) {
+			return c.InsuranceWarnings(ctx)
+		}, printText(func(w io.Writer, ws *client.InsuranceWarnings) {
 			fmt.Fprintf(w, "cover ending within %d days, or ended:\n", ws.NoticeDays)
 			for _, x := range ws.Warnings {
 				lapses := "never insured"
@@ -377,8 +381,7 @@ func insuranceWarningsCmd() *cobra.Command {
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", x.Kind, x.CSPID, x.CSPName, lapses)
 			}
-			return nil
-		})}
+		}))}
 }
 
 func auditAddCmd() *cobra.Command {
@@ -386,25 +389,22 @@ func auditAddCmd() *cobra.Command {
 	var date string
 	var findings []string
 	c := &cobra.Command{Use: "add", Short: "record an audit and its findings", Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) (*client.Audit, error) {
 			var err error
 			if in.Date, err = when("date", date); err != nil {
-				return err
+				return nil, err
 			}
 			for _, f := range findings {
 				sev, text, ok := strings.Cut(f, ":")
 				if !ok {
-					return fmt.Errorf("--finding %q: want SEVERITY:TEXT, e.g. minor:CPS out of date", f)
+					return nil, fmt.Errorf("--finding %q: want SEVERITY:TEXT, e.g. minor:CPS out of date", f)
 				}
 				in.Findings = append(in.Findings, client.Finding{Severity: strings.TrimSpace(sev), Text: strings.TrimSpace(text)})
 			}
-			got, err := c.RecordAudit(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "audit %s (%s, %d finding(s))\n", got.ID, got.Outcome, len(got.Findings))
-			return nil
-		})}
+			return c.RecordAudit(ctx, in)
+		}, printText(func(w io.Writer, got *client.Audit) {
+			fmt.Fprintf(w, "audit %s (%s, %d finding(s))\n", got.ID, got.Outcome, len(got.Findings))
+		}))}
 	f := c.Flags()
 	f.StringVar(&in.CSPID, "csp", "", "the CSP's ID")
 	f.StringVar(&in.ServiceID, "service", "", "the service audited, if one")
@@ -414,9 +414,7 @@ func auditAddCmd() *cobra.Command {
 	f.StringVar(&in.ReportRef, "report", "", "the report's reference")
 	f.StringVar(&in.Outcome, "outcome", "", "pass, pass-with-findings or fail")
 	f.StringArrayVar(&findings, "finding", nil, "SEVERITY:TEXT, severity major, minor or observation (repeatable)")
-	for _, n := range []string{"csp", "date"} {
-		_ = c.MarkFlagRequired(n)
-	}
+	requireFlags(c, "csp", "date")
 	return c
 }
 
@@ -424,18 +422,15 @@ func sanctionAddCmd() *cobra.Command {
 	var in client.SanctionRequest
 	var date string
 	c := &cobra.Command{Use: "add", Short: "record a sanction (a suspension or withdrawal then takes effect with `authority service status --set`)", Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) (*client.Sanction, error) {
 			var err error
 			if in.DecidedAt, err = when("date", date); err != nil {
-				return err
+				return nil, err
 			}
-			got, err := c.RecordSanction(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "sanction %s (%s)\n", got.ID, got.Kind)
-			return nil
-		})}
+			return c.RecordSanction(ctx, in)
+		}, printText(func(w io.Writer, got *client.Sanction) {
+			fmt.Fprintf(w, "sanction %s (%s)\n", got.ID, got.Kind)
+		}))}
 	f := c.Flags()
 	f.StringVar(&in.CSPID, "csp", "", "the CSP's ID")
 	f.StringVar(&in.ServiceID, "service", "", "the service (required for a suspension or withdrawal)")
@@ -444,9 +439,7 @@ func sanctionAddCmd() *cobra.Command {
 	f.StringVar(&date, "date", "", "when it was decided (date or RFC 3339)")
 	f.Int64Var(&in.AmountMAD, "amount-mad", 0, "a fine's amount, in dirhams")
 	f.StringVar(&in.Note, "note", "", "a note")
-	for _, n := range []string{"csp", "date"} {
-		_ = c.MarkFlagRequired(n)
-	}
+	requireFlags(c, "csp", "date")
 	return c
 }
 
@@ -454,25 +447,22 @@ func cryptoAddCmd() *cobra.Command {
 	var in client.CryptoRequest
 	var date, until string
 	c := &cobra.Command{Use: "add", Short: "record a cryptography declaration or authorisation (L-13)", Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) (*client.CryptoDeclaration, error) {
 			var err error
 			if in.DecidedAt, err = when("date", date); err != nil {
-				return err
+				return nil, err
 			}
 			if until != "" {
 				t, err := when("until", until)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				in.ValidUntil = &t
 			}
-			got, err := c.RecordCrypto(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "crypto %s (%s for %s)\n", got.ID, got.Kind, got.Purpose)
-			return nil
-		})}
+			return c.RecordCrypto(ctx, in)
+		}, printText(func(w io.Writer, got *client.CryptoDeclaration) {
+			fmt.Fprintf(w, "crypto %s (%s for %s)\n", got.ID, got.Kind, got.Purpose)
+		}))}
 	f := c.Flags()
 	f.StringVar(&in.CSPID, "csp", "", "the CSP's ID")
 	f.StringVar(&in.Kind, "kind", "declaration", "declaration or authorisation")
@@ -481,9 +471,7 @@ func cryptoAddCmd() *cobra.Command {
 	f.StringVar(&in.Reference, "reference", "", "the declaration receipt's or authorisation's reference")
 	f.StringVar(&date, "date", "", "when it was declared or authorised (date or RFC 3339)")
 	f.StringVar(&until, "until", "", "an authorisation's end, if any")
-	for _, n := range []string{"csp", "date"} {
-		_ = c.MarkFlagRequired(n)
-	}
+	requireFlags(c, "csp", "date")
 	return c
 }
 
@@ -495,21 +483,18 @@ func agreementAddCmd() *cobra.Command {
 		Long: `Each --list TERRITORY=URL names a foreign trusted list; each --list-cert TERRITORY=FILE
 adds a certificate (PEM or DER) that may sign that territory's list.`,
 		Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) (*client.Agreement, error) {
 			var err error
 			if in.SignedAt, err = when("signed", signed); err != nil {
-				return err
+				return nil, err
 			}
 			if in.Lists, err = listPointers(lists, listCerts); err != nil {
-				return err
+				return nil, err
 			}
-			got, err := c.RecordAgreement(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "agreement %s (%s, %s)\n", got.ID, got.Reference, strings.Join(got.Countries, ", "))
-			return nil
-		})}
+			return c.RecordAgreement(ctx, in)
+		}, printText(func(w io.Writer, got *client.Agreement) {
+			fmt.Fprintf(w, "agreement %s (%s, %s)\n", got.ID, got.Reference, strings.Join(got.Countries, ", "))
+		}))}
 	f := c.Flags()
 	f.StringVar(&in.Reference, "reference", "", "the agreement's reference")
 	f.StringVar(&in.Kind, "kind", "bilateral", "bilateral or multilateral")
@@ -518,9 +503,7 @@ adds a certificate (PEM or DER) that may sign that territory's list.`,
 	f.StringSliceVar(&in.Countries, "country", nil, "the other parties, ISO 3166-1 alpha-2 (repeat or comma-separate)")
 	f.StringArrayVar(&lists, "list", nil, "TERRITORY=URL of a foreign trusted list (repeatable)")
 	f.StringArrayVar(&listCerts, "list-cert", nil, "TERRITORY=FILE: a certificate that may sign that list (repeatable)")
-	for _, n := range []string{"reference", "signed", "country"} {
-		_ = c.MarkFlagRequired(n)
-	}
+	requireFlags(c, "reference", "signed", "country")
 	return c
 }
 
@@ -553,18 +536,11 @@ func listPointers(lists, certs []string) ([]client.TrustedListPointer, error) {
 
 func agreementListCmd() *cobra.Command {
 	return &cobra.Command{Use: "list", Short: "list the recognition agreements", Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
-			as, err := c.Agreements(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tREFERENCE\tKIND\tCOUNTRIES\tLISTS")
-			for _, x := range as {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", x.ID, x.Reference, x.Kind, strings.Join(x.Countries, ","), len(x.Lists))
-			}
-			return tw.Flush()
-		})}
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) ([]client.Agreement, error) {
+			return c.Agreements(ctx)
+		}, table("ID\tREFERENCE\tKIND\tCOUNTRIES\tLISTS", func(w io.Writer, x client.Agreement) {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\n", x.ID, x.Reference, x.Kind, strings.Join(x.Countries, ","), len(x.Lists))
+		}))}
 }
 
 func exportCmd() *cobra.Command {
@@ -572,23 +548,21 @@ func exportCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{Use: "export --year YEAR", Short: "write the yearly register (JSON) as it stood on 31 December, with the year's changes (L-15)",
 		Args: cobra.NoArgs,
-		RunE: authorityRun(func(cmd *cobra.Command, c *client.Client, _ []string) error {
-			b, err := c.ExportRegister(cmd.Context(), year)
-			if err != nil {
-				return err
-			}
+		RunE: authorityCall(func(ctx context.Context, c *client.Client, _ []string) ([]byte, error) {
+			return c.ExportRegister(ctx, year)
+		}, func(w io.Writer, b []byte) error {
 			if out == "" || out == "-" {
-				_, err = cmd.OutOrStdout().Write(b)
+				_, err := w.Write(b)
 				return err
 			}
 			if err := os.WriteFile(out, b, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote the register of %d to %s (%d bytes)\n", year, out, len(b))
+			fmt.Fprintf(w, "wrote the register of %d to %s (%d bytes)\n", year, out, len(b))
 			return nil
 		})}
 	c.Flags().IntVar(&year, "year", 0, "the year, once ended")
 	c.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of standard output")
-	_ = c.MarkFlagRequired("year")
+	requireFlags(c, "year")
 	return c
 }

@@ -38,6 +38,26 @@ func (s *server) contracts() (Contracts, error) {
 	return s.Contracts, nil
 }
 
+// contractCall makes one call on the contract service for the offer or order named in the path,
+// so a handler says only which call it makes.
+func contractCall[T any](s *server, r *http.Request, call func(c Contracts, id string) (T, error)) (T, error) {
+	c, err := s.contracts()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return call(c, r.PathValue("id"))
+}
+
+// answerOrder makes one contract call and answers with the order it returns.
+func (s *server) answerOrder(w http.ResponseWriter, r *http.Request, status int, call func(c Contracts, id string) (*contract.Order, error)) error {
+	o, err := contractCall(s, r, call)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, orderOut(o))
+}
+
 func (s *server) publishOffer(w http.ResponseWriter, r *http.Request, u *access.User) error {
 	c, err := s.contracts()
 	if err != nil {
@@ -113,16 +133,19 @@ func versionParam(r *http.Request) (int, error) {
 	return n, nil
 }
 
+// pathOffer fetches the offer named in the path, at ?version=N.
+func (s *server) pathOffer(r *http.Request) (*contract.Offer, error) {
+	return contractCall(s, r, func(c Contracts, id string) (*contract.Offer, error) {
+		v, err := versionParam(r)
+		if err != nil {
+			return nil, err
+		}
+		return c.Offer(r.Context(), id, v)
+	})
+}
+
 func (s *server) showOffer(w http.ResponseWriter, r *http.Request, _ *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	v, err := versionParam(r)
-	if err != nil {
-		return err
-	}
-	o, err := c.Offer(r.Context(), r.PathValue("id"), v)
+	o, err := s.pathOffer(r)
 	if err != nil {
 		return err
 	}
@@ -130,15 +153,7 @@ func (s *server) showOffer(w http.ResponseWriter, r *http.Request, _ *access.Use
 }
 
 func (s *server) offerForm(w http.ResponseWriter, r *http.Request, _ *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	v, err := versionParam(r)
-	if err != nil {
-		return err
-	}
-	o, err := c.Offer(r.Context(), r.PathValue("id"), v)
+	o, err := s.pathOffer(r)
 	if err != nil {
 		return err
 	}
@@ -154,79 +169,54 @@ func linesIn(ls []client.OrderLine) []contract.OrderLine {
 }
 
 func (s *server) draftOrder(w http.ResponseWriter, r *http.Request, u *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	var in client.DraftOrder
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	o, err := c.Draft(r.Context(), u.ID, contract.DraftRequest{OfferID: in.Offer, OfferVersion: in.OfferVersion, Lines: linesIn(in.Lines),
-		Form: in.Form, Email: in.Email, ConsentEmail: in.ConsentEmail, Language: in.Language})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, orderOut(o))
+	return s.answerOrder(w, r, http.StatusCreated, func(c Contracts, _ string) (*contract.Order, error) {
+		var in client.DraftOrder
+		if err := decodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		return c.Draft(r.Context(), u.ID, contract.DraftRequest{OfferID: in.Offer, OfferVersion: in.OfferVersion, Lines: linesIn(in.Lines),
+			Form: in.Form, Email: in.Email, ConsentEmail: in.ConsentEmail, Language: in.Language})
+	})
 }
 
 func (s *server) reviewOrder(w http.ResponseWriter, r *http.Request, u *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	var in client.ReviewOrder
-	if r.ContentLength != 0 {
-		if err := decodeJSON(r, &in); err != nil {
-			return err
+	return s.answerOrder(w, r, http.StatusOK, func(c Contracts, id string) (*contract.Order, error) {
+		var in client.ReviewOrder
+		if r.ContentLength != 0 {
+			if err := decodeJSON(r, &in); err != nil {
+				return nil, err
+			}
 		}
-	}
-	var fix *contract.Correction
-	if len(in.Lines) > 0 || len(in.Form) > 0 {
-		fix = &contract.Correction{Lines: linesIn(in.Lines), Form: in.Form}
-	}
-	o, _, err := c.Review(r.Context(), u.ID, r.PathValue("id"), fix)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, orderOut(o))
+		var fix *contract.Correction
+		if len(in.Lines) > 0 || len(in.Form) > 0 {
+			fix = &contract.Correction{Lines: linesIn(in.Lines), Form: in.Form}
+		}
+		o, _, err := c.Review(r.Context(), u.ID, id, fix)
+		return o, err
+	})
 }
 
 func (s *server) confirmOrder(w http.ResponseWriter, r *http.Request, u *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	var in client.ConfirmOrder
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	o, err := c.Confirm(r.Context(), u.ID, r.PathValue("id"), in.ReviewSHA256)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, orderOut(o))
+	return s.answerOrder(w, r, http.StatusOK, func(c Contracts, id string) (*contract.Order, error) {
+		var in client.ConfirmOrder
+		if err := decodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		return c.Confirm(r.Context(), u.ID, id, in.ReviewSHA256)
+	})
 }
 
 func (s *server) showContractOrder(w http.ResponseWriter, r *http.Request, u *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	o, err := c.Order(r.Context(), u.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, orderOut(o))
+	return s.answerOrder(w, r, http.StatusOK, func(c Contracts, id string) (*contract.Order, error) {
+		return c.Order(r.Context(), u.ID, id)
+	})
 }
 
 // orderDocument serves the confirmed order's exact bytes, which the parties sign.
 func (s *server) orderDocument(w http.ResponseWriter, r *http.Request, u *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	o, err := c.Order(r.Context(), u.ID, r.PathValue("id"))
+	o, err := contractCall(s, r, func(c Contracts, id string) (*contract.Order, error) {
+		return c.Order(r.Context(), u.ID, id)
+	})
 	if err != nil {
 		return err
 	}
@@ -244,27 +234,19 @@ func writeBytes(w http.ResponseWriter, contentType string, b []byte) error {
 }
 
 func (s *server) signOrder(w http.ResponseWriter, r *http.Request, u *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	cms, err := io.ReadAll(r.Body)
-	if err != nil {
-		return jsonError(err)
-	}
-	o, err := c.Sign(r.Context(), u.ID, r.PathValue("id"), cms)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, orderOut(o))
+	return s.answerOrder(w, r, http.StatusOK, func(c Contracts, id string) (*contract.Order, error) {
+		cms, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, jsonError(err)
+		}
+		return c.Sign(r.Context(), u.ID, id, cms)
+	})
 }
 
 func (s *server) orderOriginal(w http.ResponseWriter, r *http.Request, u *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	o, err := c.Original(r.Context(), u.ID, r.PathValue("id"))
+	o, err := contractCall(s, r, func(c Contracts, id string) (*contract.Original, error) {
+		return c.Original(r.Context(), u.ID, id)
+	})
 	if err != nil {
 		return err
 	}
@@ -277,11 +259,9 @@ func (s *server) orderOriginal(w http.ResponseWriter, r *http.Request, u *access
 }
 
 func (s *server) orderCopy(w http.ResponseWriter, r *http.Request, u *access.User) error {
-	c, err := s.contracts()
-	if err != nil {
-		return err
-	}
-	b, err := c.CertifiedCopy(r.Context(), u.ID, r.PathValue("id"))
+	b, err := contractCall(s, r, func(c Contracts, id string) ([]byte, error) {
+		return c.CertifiedCopy(r.Context(), u.ID, id)
+	})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -87,6 +88,12 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The server's live heap is small and its garbage steady (replies,
+			// requests): collecting at 4x the live heap instead of 2x halves the
+			// collector's CPU per request. GOGC, when set, decides.
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(serveGCPercent)
+			}
 			a, err := app.Open(cmd.Context(), cfg, app.Options{Out: cmd.OutOrStdout()})
 			if err != nil {
 				return err
@@ -98,6 +105,9 @@ func serveCmd() *cobra.Command {
 	f.add(c)
 	return c
 }
+
+// serveGCPercent is the server's GOGC unless the environment sets one.
+const serveGCPercent = 400
 
 func ceremonyCmd() *cobra.Command {
 	var file, data, db, baseURL string

@@ -401,8 +401,23 @@ func (a *App) newTSA(ctx context.Context, auths []ca.Authority, csp issuance.CSP
 			a.opts.Logger.Warn("TSA trusts the unsynchronised system clock (demo only)")
 		}
 		policy := append(append([]int(nil), csp.PolicyOID...), 2)
-		return tsa.New(tsa.Config{Signer: signer, Cert: cert, Chain: chain, Policy: policy, Accuracy: tsa.DefaultAccuracy,
-			Qualified: true, Clock: a.opts.Clock, Sync: src, Store: a.DB, VerifyOneIn: a.cfg.TSAVerifyOneIn})
+		// A local data directory holds the TSA journal: a token waits for one
+		// fdatasync of it, not a database commit; the journal drains into a.DB.
+		var journal *tsa.Journal
+		if dir := filepath.Join(a.cfg.Data, "tsa-journal"); tsa.LocalFS(a.cfg.Data) {
+			logger := a.opts.Logger
+			if journal, err = tsa.OpenJournal(ctx, dir, a.DB, tsa.JournalOptions{Logf: func(f string, args ...any) {
+				logger.Error(fmt.Sprintf(f, args...))
+			}}); err != nil {
+				return nil, fmt.Errorf("TSA journal: %w", err)
+			}
+		}
+		s, err := tsa.New(tsa.Config{Signer: signer, Cert: cert, Chain: chain, Policy: policy, Accuracy: tsa.DefaultAccuracy,
+			Qualified: true, Clock: a.opts.Clock, Sync: src, Store: a.DB, VerifyOneIn: a.cfg.TSAVerifyOneIn, Journal: journal})
+		if err != nil && journal != nil {
+			journal.Close()
+		}
+		return s, err
 	}
 	return nil, nil
 }
@@ -580,6 +595,12 @@ func (a *App) runJobs(ctx context.Context) *sync.WaitGroup {
 
 // Close releases the store and key sessions.
 func (a *App) Close() {
+	if a.TSA != nil {
+		a.TSA.Close() // before the store it drains into
+		if n, syncs := a.TSA.JournalStats(); syncs > 0 {
+			a.opts.Logger.Info("TSA journal", "tokens", n, "fdatasyncs", syncs, "tokens_per_sync", float64(n)/float64(syncs))
+		}
+	}
 	if a.Keys != nil {
 		a.Keys.Close()
 	}

@@ -59,6 +59,7 @@ func TestTSAEndToEnd_L425(t *testing.T) {
 	tsaCert, err := x509.ParseCertificate(e.app.caDER["tsa"])
 	must(t, err)
 	// The audit checkpoints' own tokens are recorded too: count from here.
+	must(t, e.app.TSA.Flush(context.Background()))
 	before, err := e.app.DB.CountTimestamps(context.Background())
 	must(t, err)
 	const clients, each = 8, 20
@@ -93,6 +94,7 @@ func TestTSAEndToEnd_L425(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	must(t, e.app.TSA.Flush(context.Background())) // the journal drains into the store
 	n, err := e.app.DB.CountTimestamps(context.Background())
 	if err != nil || n-before != clients*each || len(serials) != clients*each {
 		t.Fatalf("%d new records, %d unique serials, want %d (%v)", n-before, len(serials), clients*each, err)
@@ -198,6 +200,7 @@ func TestCheckpointTimeStamped_L21_2(t *testing.T) {
 func TestBenchTSA(t *testing.T) {
 	e := startEnv(t, t.TempDir(), "")
 	ctx := context.Background()
+	must(t, e.app.TSA.Flush(ctx))
 	before, err := e.app.DB.CountTimestamps(ctx)
 	must(t, err)
 	res, err := RunBenchTSA(ctx, BenchTSA{URL: e.base + "/tsa", Concurrency: 4, Duration: 300 * time.Millisecond,
@@ -209,6 +212,7 @@ func TestBenchTSA(t *testing.T) {
 	if want := (res.Requests + 2) / 3; res.Verified < want-1 || res.Verified > want+1 {
 		t.Fatalf("%d of %d replies verified, want one in 3", res.Verified, res.Requests)
 	}
+	must(t, e.app.TSA.Flush(ctx))
 	after, err := e.app.DB.CountTimestamps(ctx)
 	must(t, err)
 	// The probes and the replies cut short by the end of the run are recorded too.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tawthiq/tawthiq/internal/errkind"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/tsa"
 )
@@ -228,13 +230,17 @@ func (db *DB) timestampStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st, ok := q.stmts[n]; ok {
 		return st, nil
 	}
+	// n < 0: the INSERT of -n rows that skips serials already stored.
 	var b strings.Builder
 	b.WriteString(insertTimestampCols)
-	for i := range n {
+	for i := range max(n, -n) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(timestampRow)
+	}
+	if n < 0 {
+		b.WriteString(" ON CONFLICT (serial) DO NOTHING")
 	}
 	st, err := db.w.PrepareContext(ctx, db.Rebind(b.String()))
 	if err != nil {
@@ -245,6 +251,69 @@ func (db *DB) timestampStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	}
 	q.stmts[n] = st
 	return st, nil
+}
+
+var _ tsa.BatchStore = (*DB)(nil)
+
+// RecordTimestamps stores journaled records in one transaction. A record
+// already stored (a replay) is skipped, provided it is the same evidence.
+func (db *DB) RecordTimestamps(ctx context.Context, rs []tsa.Record) error {
+	sizes := map[int]*sql.Stmt{}
+	for i := 0; i < len(rs); i += maxTimestampRows {
+		n := min(len(rs)-i, maxTimestampRows)
+		if sizes[n] == nil {
+			st, err := db.ignoreStmt(ctx, n)
+			if err != nil {
+				return mapErr(err, law.L21_2, "prepare time-stamp records")
+			}
+			sizes[n] = st
+		}
+	}
+	var stored int64
+	err := db.write(ctx, "record journaled time-stamp tokens", nil, func(tx *txn) error {
+		stored = 0
+		args := make([]any, 0, 6*maxTimestampRows)
+		for i := 0; i < len(rs); i += maxTimestampRows {
+			chunk := rs[i:min(len(rs), i+maxTimestampRows)]
+			args = args[:0]
+			for k := range chunk {
+				r := &chunk[k]
+				args = append(args, r.Serial, ms(r.GenTime), r.HashAlg, nonNil(r.Imprint), r.Policy, ms(r.CreatedAt))
+			}
+			res, err := tx.StmtContext(ctx, sizes[len(chunk)]).ExecContext(ctx, args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			stored += n
+		}
+		return nil
+	})
+	if err != nil {
+		return mapErr(err, law.L21_2, "record time-stamp tokens")
+	}
+	if stored == int64(len(rs)) {
+		return nil
+	}
+	// Some were there already: they must be the same tokens, not a serial reused.
+	for _, r := range rs {
+		got, err := db.TimestampRecord(ctx, r.Serial)
+		if err != nil {
+			return err
+		}
+		if !got.GenTime.Equal(r.GenTime) || got.HashAlg != r.HashAlg || !bytes.Equal(got.Imprint, r.Imprint) || got.Policy != r.Policy {
+			return errkind.New(errkind.Conflict, law.L21_2, "time-stamp serial %s is recorded with other evidence", r.Serial)
+		}
+	}
+	return nil
+}
+
+// ignoreStmt returns the INSERT of n rows that skips serials already stored.
+func (db *DB) ignoreStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	return db.timestampStmt(ctx, -n)
 }
 
 // TimestampRecord returns the record of the token with this serial.

@@ -57,10 +57,13 @@ type switchable struct{ v atomicFixed }
 
 func (s *switchable) Status(now time.Time) (time.Duration, bool) { return s.v.Load().Status(now) }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureIn(t, t.TempDir(), nil) }
+
+// newFixtureIn makes the fixture in dir; with a journal when jopt is not nil.
+func newFixtureIn(t testing.TB, dir string, jopt *tsa.JournalOptions) *fixture {
 	t.Helper()
 	now := time.Now().UTC()
-	f := &fixture{dir: t.TempDir(), clk: clock.NewFake(now), sync: &switchable{}}
+	f := &fixture{dir: dir, clk: clock.NewFake(now), sync: &switchable{}}
 	f.sync.v.Store(tsa.Fixed{Offset: 2 * time.Millisecond, Known: true})
 	f.root = caNode(t, issuance.CASpec{Name: "root", CommonName: "Tawthiq Demo Root", Role: issuance.RoleRoot, Validity: 10 * 365 * 24 * time.Hour}, nil, now)
 	f.tsa = caNode(t, issuance.CASpec{Name: "tsa", CommonName: "Tawthiq Demo TSA", Role: issuance.RoleTSA, Parent: "root", Validity: 5 * 365 * 24 * time.Hour}, &f.root, now)
@@ -68,9 +71,15 @@ func newFixture(t testing.TB) *fixture {
 	must(t, err)
 	t.Cleanup(func() { db.Close() })
 	f.db = db
+	var j *tsa.Journal
+	if jopt != nil {
+		j, err = tsa.OpenJournal(t.Context(), filepath.Join(f.dir, "journal"), db, *jopt)
+		must(t, err)
+	}
 	f.svc, err = tsa.New(tsa.Config{Signer: f.tsa.Key, Cert: f.tsa.Cert, Policy: testPolicy, Accuracy: time.Second,
-		Qualified: true, Clock: f.clk, Sync: f.sync, Store: db})
+		Qualified: true, Clock: f.clk, Sync: f.sync, Store: db, Journal: j})
 	must(t, err)
+	t.Cleanup(f.svc.Close) // runs before db.Close
 	return f
 }
 

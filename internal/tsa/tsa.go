@@ -74,6 +74,9 @@ type Config struct {
 	// VerifyOneIn is how often a token's signature is verified before it leaves:
 	// 1 verifies every one; 0 means DefaultVerifyOneIn. See Service.checkSignature.
 	VerifyOneIn int
+	// Journal, when set, is where a token is recorded before its reply; it
+	// drains into Store. Nil: each token is recorded in Store directly.
+	Journal *Journal
 }
 
 // DefaultVerifyOneIn samples the signature self-check: the first token, then one in
@@ -247,15 +250,49 @@ func (s *Service) Stamp(ctx context.Context, der []byte) Reply {
 	rec := Record{Serial: hex.EncodeToString(serial[:]), GenTime: genTime, HashAlg: imprintHashes[req.hashIdx].Name,
 		Imprint: bytes.Clone(req.hashed), Policy: s.policy, CreatedAt: genTime}
 	// The reply leaves only once its record is durable (L-21-2).
-	if err := s.cfg.Store.RecordTimestamp(ctx, rec); err != nil {
+	if err := s.record(ctx, rec); err != nil {
 		return refused(&failure{failSystemFailure, "the token could not be recorded"})
 	}
 	return Reply{DER: out, Status: StatusGranted, FailInfo: -1}
 }
 
+func (s *Service) record(ctx context.Context, rec Record) error {
+	if s.cfg.Journal != nil {
+		return s.cfg.Journal.Append(rec)
+	}
+	return s.cfg.Store.RecordTimestamp(ctx, rec)
+}
+
+// Flush waits until every token recorded so far is in the Store (a no-op
+// without a journal).
+func (s *Service) Flush(ctx context.Context) error {
+	if s.cfg.Journal == nil {
+		return nil
+	}
+	return s.cfg.Journal.Flush(ctx)
+}
+
+// Close closes the journal, if any: the tokens it holds are drained, or
+// replayed at the next start.
+func (s *Service) Close() {
+	if s.cfg.Journal != nil {
+		s.cfg.Journal.Close()
+	}
+}
+
+// JournalStats returns the tokens the journal made durable and the fdatasyncs
+// it took (zeros without a journal): how well the group commit batches.
+func (s *Service) JournalStats() (records, syncs int64) {
+	if s.cfg.Journal == nil {
+		return 0, 0
+	}
+	return s.cfg.Journal.Stats()
+}
+
 // newSerial writes a positive 126-bit serial: 48 bits of genTime's milliseconds,
 // then 78 random bits. Unique without a round trip to the database before signing,
-// across nodes too (the table's primary key refuses the impossible repeat), and
+// across nodes too (the table's primary key, or the journal's drain, refuses the
+// impossible repeat: a serial stored with other evidence is an error), and
 // still unpredictable before genTime (more than the 64 bits CA/B asks of a
 // certificate's serial); the time first makes each new serial sort after the
 // last, so that recording a batch of tokens touches the index's last page instead

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/tawthiq/tawthiq/internal/clock"
+	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/store/pgtest"
+	"github.com/tawthiq/tawthiq/internal/tsa"
+)
+
+// TestRecordTimestampsReplay_TSA: journaled records go in whole batches (more
+// than one INSERT's rows); a replay of records already there is harmless; a
+// serial recorded with other evidence is refused.
+func TestRecordTimestampsReplay_TSA(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		db, err := Open(t.Context(), filepath.Join(t.TempDir(), "tawthiq.db"), clock.Real{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		testRecordTimestamps(t, db)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		srv := pgtest.StartServer(t)
+		db, err := Open(t.Context(), srv.DSN(t), clock.Real{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		testRecordTimestamps(t, db)
+	})
+}
+
+func testRecordTimestamps(t *testing.T, db *DB) {
+	ctx := context.Background()
+	var rs []tsa.Record
+	for i := range 300 {
+		rs = append(rs, record(fmt.Sprintf("43%04x", i), i))
+	}
+	if err := db.RecordTimestamps(ctx, rs[:100]); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordTimestamps(ctx, rs); err != nil { // a replay overlapping what is stored
+		t.Fatalf("replay: %v", err)
+	}
+	if n, err := db.CountTimestamps(ctx); err != nil || n != 300 {
+		t.Fatalf("%d records (%v), want 300", n, err)
+	}
+	got, err := db.TimestampRecord(ctx, rs[250].Serial)
+	if err != nil || got.HashAlg != "sha256" || !got.GenTime.Equal(rs[250].GenTime) || string(got.Imprint) != string(rs[250].Imprint) {
+		t.Fatalf("record: %+v %v", got, err)
+	}
+	other := rs[7]
+	other.Imprint = []byte("another document's digest......!")
+	if err := db.RecordTimestamps(ctx, []tsa.Record{other}); !errkind.Is(err, errkind.Conflict) {
+		t.Fatalf("a serial with other evidence: %v", err)
+	}
+}

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/errkind"
@@ -59,4 +62,31 @@ func testRecordTimestamps(t *testing.T, db *DB) {
 	if err := db.RecordTimestamps(ctx, []tsa.Record{other}); !errkind.Is(err, errkind.Conflict) {
 		t.Fatalf("a serial with other evidence: %v", err)
 	}
+}
+
+// BenchmarkRecordTimestamps is the TSA journal's drain on SQLite: transactions of
+// 1,000 time-ordered records, as the drainer writes them under load.
+func BenchmarkRecordTimestamps(b *testing.B) {
+	db, err := Open(b.Context(), filepath.Join(b.TempDir(), "tawthiq.db"), clock.Real{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const batch = 1000
+	rs := make([]tsa.Record, batch)
+	var n uint64
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range rs {
+			n++
+			var s [16]byte
+			binary.BigEndian.PutUint64(s[:], uint64(time.Now().UnixMilli())<<16)
+			binary.BigEndian.PutUint64(s[8:], n)
+			rs[i] = record(hex.EncodeToString(s[:]), i)
+		}
+		if err := db.RecordTimestamps(b.Context(), rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/record")
 }

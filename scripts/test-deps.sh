@@ -14,6 +14,7 @@ have pdfsig || need+=(poppler-utils)      # pdfsig judges PAdES, pdftotext reads
 have qpdf || need+=(qpdf)                 # qpdf --check after our incremental updates
 have xmlsec1 || need+=(xmlsec1)           # XML-DSig of the trusted list
 have certutil || need+=(libnss3-tools)    # the NSS database pdfsig trusts
+have curl || need+=(curl)                 # an independent HTTP client for the fast lane
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "test-deps: everything is installed"

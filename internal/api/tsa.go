@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tawthiq/tawthiq/internal/api/fastlane"
 	"github.com/tawthiq/tawthiq/internal/tsa"
 )
 
@@ -38,6 +39,19 @@ func TSAHandler(t Stamper, maxBody int64) http.Handler {
 	h := &tsaHandler{t: t, maxBody: int(maxBody)}
 	h.bufs.New = func() any { b := make([]byte, h.maxBody+1); return &b }
 	return h
+}
+
+// TSAFastRoute is TSAHandler's happy case for the fast lane: the same body limit
+// and reply headers; every other request goes to TSAHandler through the fallback.
+func TSAFastRoute(t Stamper, maxBody int64) fastlane.Route {
+	if maxBody <= 0 || maxBody > tsa.MaxRequestBytes {
+		maxBody = tsa.MaxRequestBytes
+	}
+	return fastlane.Route{Method: http.MethodPost, Path: "/tsa", ContentType: tsaQueryType, MaxBody: int(maxBody),
+		Header: [][2]string{{"Cache-Control", hdrNoStore[0]}, {"X-Content-Type-Options", hdrNoSniff[0]}},
+		Handle: func(ctx context.Context, body []byte) (string, []byte) {
+			return hdrTimestampReply[0], t.Stamp(ctx, body).DER
+		}}
 }
 
 type tsaHandler struct {

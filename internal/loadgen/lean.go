@@ -1,9 +1,7 @@
 package loadgen
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,20 +10,14 @@ import (
 	"time"
 )
 
-// leanConn is a minimal HTTP/1.1 client over one keep-alive connection, as wrk and
-// h2load are: each request is one write of a prepared head and its body, each
-// answer is read into a reused buffer, and nothing is allocated per request. It
-// speaks only what a load run needs: Content-Length bodies, no chunking, no TLS.
-type leanConn struct {
-	addr  string
-	head  []byte // request line and headers, up to the Content-Length value
-	conn  net.Conn
-	br    *bufio.Reader
-	out   []byte
-	until time.Time // the connection's deadline: the end of the run, plus grace
+// leanTarget is what the lean clients send to: the server's address and each
+// request's line and headers, prepared once for the run.
+type leanTarget struct {
+	addr string
+	head []byte // request line and headers, up to the Content-Length value
 }
 
-func newLeanConn(rawURL, method, contentType string, until time.Time) (*leanConn, error) {
+func newLeanTarget(rawURL, method, contentType string) (*leanTarget, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -42,18 +34,47 @@ func newLeanConn(rawURL, method, contentType string, until time.Time) (*leanConn
 	if contentType != "" {
 		fmt.Fprintf(&h, "Content-Type: %s\r\n", contentType)
 	}
-	return &leanConn{addr: host, head: h.Bytes(), until: until}, nil
+	return &leanTarget{addr: host, head: h.Bytes()}, nil
+}
+
+// appendRequest appends a whole request with body (a GET when body is nil) to dst,
+// so that it goes out in one write.
+func (t *leanTarget) appendRequest(dst, body []byte) []byte {
+	dst = append(dst, t.head...)
+	if body != nil {
+		dst = append(dst, "Content-Length: "...)
+		dst = strconv.AppendInt(dst, int64(len(body)), 10)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, "\r\n"...)
+	return append(dst, body...)
+}
+
+// leanConn is a minimal HTTP/1.1 client over one keep-alive connection, as wrk and
+// h2load are: each request is one write of a prepared head and its body, each
+// answer is read into a reused buffer, and nothing is allocated per request. It
+// speaks only what a load run needs: Content-Length bodies, no chunking, no TLS.
+type leanConn struct {
+	t     *leanTarget
+	conn  net.Conn
+	rd    answerReader
+	out   []byte
+	until time.Time // the connection's deadline: the end of the run, plus grace
+}
+
+func newLeanConn(t *leanTarget, until time.Time) *leanConn {
+	return &leanConn{t: t, until: until}
 }
 
 // do sends one request and reads the answer's body into buf.
 func (c *leanConn) do(body, buf []byte) (int, []byte, error) {
 	if c.conn == nil {
-		conn, err := net.DialTimeout("tcp", c.addr, 5*time.Second)
+		conn, err := net.DialTimeout("tcp", c.t.addr, 5*time.Second)
 		if err != nil {
 			return 0, buf, err
 		}
 		_ = conn.SetDeadline(c.until)
-		c.conn, c.br = conn, bufio.NewReaderSize(conn, 16<<10)
+		c.conn = conn
 	}
 	status, buf, keep, err := c.roundTrip(body, buf)
 	if err != nil || !keep {
@@ -65,91 +86,32 @@ func (c *leanConn) do(body, buf []byte) (int, []byte, error) {
 func (c *leanConn) close() {
 	if c.conn != nil {
 		c.conn.Close()
-		c.conn, c.br = nil, nil
+		c.conn = nil
 	}
 }
 
 func (c *leanConn) roundTrip(body, buf []byte) (status int, _ []byte, keep bool, err error) {
-	c.out = append(c.out[:0], c.head...)
-	if body != nil {
-		c.out = append(c.out, "Content-Length: "...)
-		c.out = strconv.AppendInt(c.out, int64(len(body)), 10)
-		c.out = append(c.out, "\r\n"...)
-	}
-	c.out = append(c.out, "\r\n"...)
-	c.out = append(c.out, body...)
+	c.out = c.t.appendRequest(c.out[:0], body)
 	if _, err := c.conn.Write(c.out); err != nil {
 		return 0, buf, false, err
 	}
-	line, err := c.br.ReadSlice('\n')
-	if err != nil {
-		return 0, buf, false, err
-	}
-	// HTTP/1.1 200 OK
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return 0, buf, false, fmt.Errorf("loadgen: bad status line %q", line)
-	}
-	status, err = strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, buf, false, fmt.Errorf("loadgen: bad status line %q", line)
-	}
-	keep = line[7] == '1'
-	length := -1
+	c.rd.begin(buf)
 	for {
-		line, err = c.br.ReadSlice('\n')
+		n, err := c.conn.Read(c.rd.space())
+		if n > 0 {
+			done, perr := c.rd.advance(n)
+			if perr != nil {
+				return c.rd.status, c.rd.body, false, perr
+			}
+			if done {
+				return c.rd.status, c.rd.body, c.rd.keep, nil
+			}
+		}
+		if err == io.EOF {
+			err = c.rd.eof()
+		}
 		if err != nil {
-			return status, buf, false, err
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		if len(line) == 0 {
-			break
-		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			return status, buf, false, fmt.Errorf("loadgen: bad header %q", line)
-		}
-		value = bytes.TrimSpace(value)
-		switch {
-		case asciiEqualFold(name, "Content-Length"):
-			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
-				return status, buf, false, fmt.Errorf("loadgen: bad Content-Length %q", value)
-			}
-		case asciiEqualFold(name, "Transfer-Encoding"):
-			return status, buf, false, errors.New("loadgen: the lean client reads Content-Length bodies only")
-		case asciiEqualFold(name, "Connection"):
-			if asciiEqualFold(value, "close") {
-				keep = false
-			}
+			return c.rd.status, c.rd.body, false, err
 		}
 	}
-	if length < 0 {
-		return status, buf, false, errors.New("loadgen: an answer without Content-Length")
-	}
-	if cap(buf) < length {
-		buf = make([]byte, length, 2*length)
-	}
-	buf = buf[:length]
-	if _, err := io.ReadFull(c.br, buf); err != nil {
-		return status, buf, false, err
-	}
-	return status, buf, keep, nil
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(s) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

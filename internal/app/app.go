@@ -607,8 +607,9 @@ func (a *App) runJobs(ctx context.Context) *sync.WaitGroup {
 func (a *App) Close() {
 	if a.TSA != nil {
 		a.TSA.Close() // before the store it drains into
-		if n, syncs := a.TSA.JournalStats(); syncs > 0 {
-			a.opts.Logger.Info("TSA journal", "tokens", n, "fdatasyncs", syncs, "tokens_per_sync", float64(n)/float64(syncs))
+		if st := a.TSA.JournalStats(); st.Syncs > 0 {
+			a.opts.Logger.Info("TSA journal", "tokens", st.Records, "fdatasyncs", st.Syncs,
+				"tokens_per_sync", float64(st.Records)/float64(st.Syncs), "sync_avg", st.SyncTime/time.Duration(st.Syncs))
 		}
 	}
 	if a.Keys != nil {

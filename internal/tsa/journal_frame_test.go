@@ -203,3 +203,37 @@ func TestJournalReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestJournalGroupCommit: a burst of concurrent tokens shares fdatasyncs, every
+// record is counted once, and each reaches the store.
+func TestJournalGroupCommit(t *testing.T) {
+	sink := &memSink{}
+	j, err := OpenJournal(t.Context(), t.TempDir(), sink, JournalOptions{DrainEvery: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	const n = 64
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			if err := j.Append(testRecord(i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	st := j.Stats()
+	if st.Records != n || st.Syncs < 1 || st.Syncs >= n || st.SyncTime <= 0 {
+		t.Fatalf("stats %+v: want %d records in fewer syncs than records, with their time", st, n)
+	}
+	if err := j.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.len(); got != n {
+		t.Fatalf("%d records drained, want %d", got, n)
+	}
+}

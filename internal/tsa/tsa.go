@@ -280,11 +280,10 @@ func (s *Service) Close() {
 	}
 }
 
-// JournalStats returns the tokens the journal made durable and the fdatasyncs
-// it took (zeros without a journal): how well the group commit batches.
-func (s *Service) JournalStats() (records, syncs int64) {
+// JournalStats returns the journal's group-commit figures (zeros without a journal).
+func (s *Service) JournalStats() JournalStats {
 	if s.cfg.Journal == nil {
-		return 0, 0
+		return JournalStats{}
 	}
 	return s.cfg.Journal.Stats()
 }

@@ -23,6 +23,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tawthiq/tawthiq/internal/access"
@@ -86,7 +87,8 @@ type App struct {
 	// fastRoutes are answered without net/http when a connection opens with one
 	// (the TSA: net/http's per-request CPU is a sixth of a token's).
 	fastRoutes []fastlane.Route
-	deliverer  *notify.Deliverer // nil when no mail server is configured
+	fastLane   atomic.Pointer[fastlane.Server] // while ServeListener runs with fastRoutes
+	deliverer  *notify.Deliverer               // nil when no mail server is configured
 	Handler    http.Handler
 	caDER      map[string][]byte
 	Ceremony   config.Ceremony
@@ -553,6 +555,11 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	if len(a.fastRoutes) > 0 {
 		fl := fastlane.New(srv, a.fastRoutes...)
 		serve, shutdown = fl.Serve, fl.Shutdown
+		a.fastLane.Store(fl)
+		defer func() {
+			fast, fb := fl.Stats()
+			a.opts.Logger.Info("fast lane", "answered", fast, "to_net_http", fb)
+		}()
 	}
 	go func() {
 		<-ctx.Done()

@@ -142,6 +142,36 @@ func TestTSAEndToEnd_L425(t *testing.T) {
 	if out := runTool(t, "openssl", "ts", "-verify", "-data", data, "-in", reply, "-CAfile", root, "-untrusted", tsaPEM); !strings.Contains(out, "Verification: OK") {
 		t.Errorf("openssl ts -verify:\n%s", out)
 	}
+
+	// Both lanes answer alike: curl's new connection opens with POST /tsa (the fast
+	// lane); a connection that opened with GET /tsa/health stays with net/http.
+	fl := e.app.fastLane.Load()
+	if fl == nil {
+		t.Fatal("the server runs without the fast lane")
+	}
+	fast0, _ := fl.Stats()
+	fast := filepath.Join(dir, "fast.tsr")
+	runTool(t, "curl", "-sS", "--fail", "-H", "Content-Type: application/timestamp-query", "--data-binary", "@"+query, "-o", fast, e.base+"/tsa")
+	one := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+	defer one.CloseIdleConnections()
+	hr, err := one.Get(e.base + "/tsa/health")
+	must(t, err)
+	_, _ = io.Copy(io.Discard, hr.Body)
+	hr.Body.Close()
+	sr, err := one.Post(e.base+"/tsa", "application/timestamp-query", bytes.NewReader(q))
+	must(t, err)
+	slowBody, _ := io.ReadAll(sr.Body)
+	sr.Body.Close()
+	slow := filepath.Join(dir, "slow.tsr")
+	must(t, os.WriteFile(slow, slowBody, 0o600))
+	if fast1, _ := fl.Stats(); fast1 != fast0+1 {
+		t.Errorf("the fast lane answered %d of the two, want curl's alone", fast1-fast0)
+	}
+	for _, r := range []string{fast, slow} {
+		if out := runTool(t, "openssl", "ts", "-verify", "-data", data, "-in", r, "-CAfile", root, "-untrusted", tsaPEM); !strings.Contains(out, "Verification: OK") {
+			t.Errorf("openssl ts -verify %s:\n%s", filepath.Base(r), out)
+		}
+	}
 }
 
 func runTool(t *testing.T, name string, args ...string) string {

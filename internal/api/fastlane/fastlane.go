@@ -75,6 +75,8 @@ type Server struct {
 	slow    *handoff                // the listener hs.Serve runs on
 
 	shutting atomic.Bool
+	fast     atomic.Uint64 // requests answered by a Route's Handle
+	fallback atomic.Uint64 // requests on fast-lane connections answered by hs's handler
 	mu       sync.Mutex
 	ln       net.Listener
 	conns    map[*conn]struct{} // sniffing or fast-lane connections
@@ -182,6 +184,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		go s.dispatch(nc)
 	}
 }
+
+// Stats returns how many requests a Route's Handle answered and how many
+// requests on fast-lane connections went to hs's handler instead.
+func (s *Server) Stats() (fast, fallback uint64) { return s.fast.Load(), s.fallback.Load() }
 
 // Shutdown is http.Server.Shutdown for both lanes: idle connections close, in-flight requests finish.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -440,6 +446,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	defer s.recoverPanic(ctx)
 	c, _ := ctx.Conn().(*conn)
 	if r := s.hot(ctx); r != nil && c != nil {
+		s.fast.Add(1)
 		typ, body := r.Handle(c.ctx, ctx.PostBody())
 		h := &ctx.Response.Header
 		h.SetContentType(typ)
@@ -448,7 +455,8 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.SetBody(body)
 	} else {
-		s.fallback(ctx)
+		s.fallback.Add(1)
+		s.fallbackServe(ctx)
 		shed(ctx)
 	}
 	if s.shutting.Load() {
@@ -548,7 +556,7 @@ func equalFold(b []byte, lower string) bool {
 }
 
 // fallback runs hs's handler, after the checks net/http's server (not its handlers) makes, which the adaptor lacks.
-func (s *Server) fallback(ctx *fasthttp.RequestCtx) {
+func (s *Server) fallbackServe(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
 	p := h.Protocol()
 	if !bytes.HasPrefix(p, []byte("HTTP/1.")) {

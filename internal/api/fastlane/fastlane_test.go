@@ -299,6 +299,9 @@ func TestKeepAliveFastAndFallback(t *testing.T) {
 	if n := f.fast.Load(); n != 2 {
 		t.Errorf("Route.Handle called %d times, want 2", n)
 	}
+	if fast, fb := f.s.Stats(); fast != 2 || fb != 12 {
+		t.Errorf("Stats: %d fast, %d fallback; want 2 and 12", fast, fb)
+	}
 	if n := f.hsConns.Load(); n != 0 {
 		t.Errorf("net/http's server saw %d connections, want 0", n)
 	}

@@ -554,6 +554,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	serve, shutdown := srv.Serve, srv.Shutdown
 	if len(a.fastRoutes) > 0 {
 		fl := fastlane.New(srv, a.fastRoutes...)
+		// fasthttp reads a whole body before any handler's check: on a connection
+		// opened by a time-stamp client, no body beyond the API's limit (a document
+		// to seal goes on a connection of its own).
+		fl.FallbackMaxBody = int(a.cfg.MaxBodyBytes)
 		serve, shutdown = fl.Serve, fl.Shutdown
 		a.fastLane.Store(fl)
 		defer func() {

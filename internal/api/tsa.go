@@ -33,10 +33,7 @@ var hdrTimestampReply = []string{"application/timestamp-reply"}
 // body of at most maxBody bytes (413 beyond), answered application/timestamp-reply.
 // Mount it beside the API, outside its middleware, like OCSP.
 func TSAHandler(t Stamper, maxBody int64) http.Handler {
-	if maxBody <= 0 || maxBody > tsa.MaxRequestBytes {
-		maxBody = tsa.MaxRequestBytes
-	}
-	h := &tsaHandler{t: t, maxBody: int(maxBody)}
+	h := &tsaHandler{t: t, maxBody: tsaMaxBody(maxBody)}
 	h.bufs.New = func() any { b := make([]byte, h.maxBody+1); return &b }
 	return h
 }
@@ -44,14 +41,19 @@ func TSAHandler(t Stamper, maxBody int64) http.Handler {
 // TSAFastRoute is TSAHandler's happy case for the fast lane: the same body limit
 // and reply headers; every other request goes to TSAHandler through the fallback.
 func TSAFastRoute(t Stamper, maxBody int64) fastlane.Route {
-	if maxBody <= 0 || maxBody > tsa.MaxRequestBytes {
-		maxBody = tsa.MaxRequestBytes
-	}
-	return fastlane.Route{Method: http.MethodPost, Path: "/tsa", ContentType: tsaQueryType, MaxBody: int(maxBody),
+	return fastlane.Route{Method: http.MethodPost, Path: "/tsa", ContentType: tsaQueryType, MaxBody: tsaMaxBody(maxBody),
 		Header: [][2]string{{"Cache-Control", hdrNoStore[0]}, {"X-Content-Type-Options", hdrNoSniff[0]}},
 		Handle: func(ctx context.Context, body []byte) (string, []byte) {
 			return hdrTimestampReply[0], t.Stamp(ctx, body).DER
 		}}
+}
+
+// tsaMaxBody is the server's body limit, never above the largest query the TSA parses.
+func tsaMaxBody(maxBody int64) int {
+	if maxBody <= 0 || maxBody > tsa.MaxRequestBytes {
+		return tsa.MaxRequestBytes
+	}
+	return int(maxBody)
 }
 
 type tsaHandler struct {

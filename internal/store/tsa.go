@@ -50,8 +50,7 @@ type tsaQueue struct {
 	last       int           // size of the last batch
 	expect     int           // records in flight when the last batch ended: its own and those waiting
 	lastCommit time.Duration // how long the last batch took to write
-	want       int           // how many pending records end the linger; 0: not lingering
-	arrived    chan struct{} // signalled when want is reached
+	linger     tsa.Linger
 
 	stmtMu sync.Mutex
 	stmts  map[int]*sql.Stmt // the INSERT of n rows, prepared once on the write pool
@@ -71,10 +70,7 @@ func (db *DB) RecordTimestamp(ctx context.Context, r tsa.Record) error {
 	w := &tsaWait{r: r, done: make(chan bool, 1)}
 	q.mu.Lock()
 	q.pending = append(q.pending, w)
-	if q.want > 0 && len(q.pending) >= q.want {
-		q.want = 0
-		q.arrived <- struct{}{}
-	}
+	q.linger.Arrived(len(q.pending))
 	lead := !q.leading
 	q.leading = true
 	q.mu.Unlock()
@@ -84,23 +80,7 @@ func (db *DB) RecordTimestamp(ctx context.Context, r tsa.Record) error {
 	// The leader is always the first of the queue: take it and whoever waits behind.
 	q.mu.Lock()
 	if want := min(q.expect, maxTimestampRows); q.last > 1 && len(q.pending) < want {
-		if q.arrived == nil {
-			q.arrived = make(chan struct{}, 1)
-		}
-		q.want = want
-		linger := min(q.lastCommit/2, maxTSALinger)
-		q.mu.Unlock()
-		t := time.NewTimer(linger)
-		select {
-		case <-q.arrived:
-		case <-t.C:
-		}
-		t.Stop()
-		q.mu.Lock()
-		if q.want == 0 && len(q.arrived) > 0 {
-			<-q.arrived // signalled as the timer fired
-		}
-		q.want = 0
+		q.linger.Wait(&q.mu, want, min(q.lastCommit/2, maxTSALinger))
 	}
 	n := min(len(q.pending), maxTimestampRows)
 	q.last = n

@@ -11,32 +11,13 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/errkind"
-	"github.com/tawthiq/tawthiq/internal/store/pgtest"
 	"github.com/tawthiq/tawthiq/internal/tsa"
 )
 
 // TestRecordTimestampsReplay_TSA: journaled records go in whole batches (more
 // than one INSERT's rows); a replay of records already there is harmless; a
 // serial recorded with other evidence is refused.
-func TestRecordTimestampsReplay_TSA(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		db, err := Open(t.Context(), filepath.Join(t.TempDir(), "tawthiq.db"), clock.Real{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		testRecordTimestamps(t, db)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		srv := pgtest.StartServer(t)
-		db, err := Open(t.Context(), srv.DSN(t), clock.Real{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		testRecordTimestamps(t, db)
-	})
-}
+func TestRecordTimestampsReplay_TSA(t *testing.T) { onBothDatabases(t, testRecordTimestamps) }
 
 func testRecordTimestamps(t *testing.T, db *DB) {
 	ctx := context.Background()

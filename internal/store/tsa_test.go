@@ -22,14 +22,17 @@ import (
 // TestTimestampBatch_L21_2: a batch is one INSERT; when the database refuses one of
 // its records (a repeated serial, a bad value), that record alone fails and every
 // other one is kept, on both databases.
-func TestTimestampBatch_L21_2(t *testing.T) {
+func TestTimestampBatch_L21_2(t *testing.T) { onBothDatabases(t, testTimestampBatch) }
+
+// onBothDatabases runs test on a fresh SQLite database and on a PostgreSQL server it starts.
+func onBothDatabases(t *testing.T, test func(*testing.T, *DB)) {
 	t.Run("sqlite", func(t *testing.T) {
 		db, err := Open(t.Context(), filepath.Join(t.TempDir(), "tawthiq.db"), clock.Real{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		testTimestampBatch(t, db)
+		test(t, db)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		srv := pgtest.StartServer(t)
@@ -38,7 +41,7 @@ func TestTimestampBatch_L21_2(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		testTimestampBatch(t, db)
+		test(t, db)
 	})
 }
 

@@ -1,6 +1,7 @@
 package tsa
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -57,12 +58,11 @@ type Journal struct {
 	kick   chan struct{}
 
 	// While writers come in groups, the writer lingers until the group the last
-	// sync answered is back (want records wait), for at most half the last sync:
+	// sync answered is back (expect records), for at most half the last sync:
 	// one fdatasync for the group instead of two, and the CPU of one saved.
 	expect   int           // records in flight when the last sync ended
 	lastSync time.Duration // how long the last write and sync took
-	want     int           // pending records that end the linger; 0: not lingering
-	arrived  chan struct{}
+	linger   Linger
 
 	// The writer's state; f, seg and off belong to the writer goroutine.
 	f        *os.File
@@ -131,15 +131,21 @@ func OpenJournal(ctx context.Context, dir string, sink BatchStore, opt JournalOp
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	j := &Journal{dir: dir, sink: sink, opt: opt, kick: make(chan struct{}, 1), arrived: make(chan struct{}, 1), dkick: make(chan struct{}, 1),
+	j := &Journal{dir: dir, sink: sink, opt: opt, kick: make(chan struct{}, 1), dkick: make(chan struct{}, 1),
 		next: make(chan prepared, 1), stop: make(chan struct{}), writerEnd: make(chan struct{}), drainEnd: make(chan struct{})}
 	last, err := j.replay(ctx)
 	if err != nil {
 		return nil, err
 	}
-	j.seg = last + 1
-	if j.f, err = j.prepare(j.seg); err != nil {
-		return nil, err
+	// The segment prepared ahead before the last stop is reused while it holds
+	// only zeros: no start writes a segment it does not need.
+	if j.f = j.unused(last); j.f != nil {
+		j.seg = last
+	} else {
+		j.seg = last + 1
+		if j.f, err = j.prepare(j.seg); err != nil {
+			return nil, err
+		}
 	}
 	start := jpos{seg: j.seg}
 	if err := j.saveDrained(start); err != nil {
@@ -236,6 +242,28 @@ func (j *Journal) removeBefore(seg uint64) {
 	}
 }
 
+// unused opens segment seg for writing if it is whole and holds nothing but
+// zeros (not even a torn frame, whose tail a later write could leave readable).
+func (j *Journal) unused(seg uint64) *os.File {
+	b, err := os.ReadFile(j.segPath(seg))
+	if err != nil || int64(len(b)) != j.opt.SegmentSize {
+		return nil
+	}
+	zeros := make([]byte, 64<<10)
+	for len(b) > 0 {
+		n := min(len(b), len(zeros))
+		if !bytes.Equal(b[:n], zeros[:n]) {
+			return nil
+		}
+		b = b[n:]
+	}
+	f, err := os.OpenFile(j.segPath(seg), os.O_RDWR, 0o600)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
 // prepare writes a segment full of zeros, syncs it, and names it.
 func (j *Journal) prepare(seg uint64) (*os.File, error) {
 	tmp := j.segPath(seg) + ".tmp"
@@ -292,10 +320,7 @@ func (j *Journal) Append(r Record) error {
 	b.buf, err = appendFrame(b.buf, &r)
 	if err == nil {
 		b.n++
-		if j.want > 0 && b.n >= j.want {
-			j.want = 0
-			j.arrived <- struct{}{}
-		}
+		j.linger.Arrived(b.n)
 	}
 	j.mu.Unlock()
 	if err != nil {
@@ -330,19 +355,7 @@ func (j *Journal) writeLoop() {
 		for {
 			j.mu.Lock()
 			if n := j.cur.n; n > 0 && n < j.expect && !stopping {
-				j.want = j.expect
-				j.mu.Unlock()
-				t := time.NewTimer(min(j.lastSync/2, 500*time.Microsecond))
-				select {
-				case <-j.arrived:
-				case <-t.C:
-				}
-				t.Stop()
-				j.mu.Lock()
-				if j.want == 0 && len(j.arrived) > 0 {
-					<-j.arrived // signalled as the timer fired
-				}
-				j.want = 0
+				j.linger.Wait(&j.mu, j.expect, min(j.lastSync/2, 500*time.Microsecond))
 			}
 			b := j.cur
 			if len(b.buf) == 0 {

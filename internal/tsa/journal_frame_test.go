@@ -237,3 +237,49 @@ func TestJournalGroupCommit(t *testing.T) {
 		t.Fatalf("%d records drained, want %d", got, n)
 	}
 }
+
+// TestJournalReusesPreparedSegment: a restart writes into the segment prepared
+// ahead before the stop, not into a new one; one with a byte in it is not reused.
+func TestJournalReusesPreparedSegment(t *testing.T) {
+	dir := t.TempDir()
+	sink := &memSink{}
+	opt := JournalOptions{SegmentSize: 64 << 10, DrainEvery: time.Millisecond}
+	open := func() *Journal {
+		t.Helper()
+		j, err := OpenJournal(t.Context(), dir, sink, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	j := open()
+	if err := j.Append(testRecord(1)); err != nil {
+		t.Fatal(err)
+	}
+	used := j.seg
+	j.Close()
+	if j = open(); j.seg != used+1 {
+		t.Fatalf("restarted on segment %d, want the one prepared ahead, %d", j.seg, used+1)
+	}
+	if err := j.Append(testRecord(2)); err != nil {
+		t.Fatal(err)
+	}
+	used = j.seg
+	j.Close()
+	// A stray byte in the segment prepared ahead: it is not written into.
+	f, err := os.OpenFile(j.segPath(used+1), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{7}, 100); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if j = open(); j.seg != used+2 {
+		t.Fatalf("restarted on segment %d, want a fresh one, %d", j.seg, used+2)
+	}
+	defer j.Close()
+	if err := j.Flush(t.Context()); err != nil || sink.len() != 2 {
+		t.Fatalf("%d records in the store (%v), want 2", sink.len(), err)
+	}
+}

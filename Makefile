@@ -40,4 +40,4 @@ fuzz:
 	done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/app/ ./internal/issuance/ ./internal/lint/ ./internal/store/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/app/ ./internal/issuance/ ./internal/lint/ ./internal/store/ ./internal/tsa/ ./internal/api/fastlane/ ./internal/loadgen/

@@ -19,66 +19,67 @@ import (
 	"time"
 )
 
-// TestCPUPerRequest measures the CPU each lean engine, and wrk if installed, spends
-// per request against the same trivial server in a process of its own (an
+// BenchmarkCPUPerRequest measures the CPU each lean engine, and wrk if installed,
+// spends per request against the same trivial server in a process of its own (an
 // answer of 1.7 KB, 16 keep-alive connections over loopback), which is what the
-// load generator takes from a server on the same cores. It runs only when asked:
+// load generator takes from a server on the same cores. Each engine runs one load
+// of LOADGEN_CPU (default 3s), whatever b.N:
 //
-//	LOADGEN_CPU=5s go test -count=1 -run CPUPerRequest -v ./internal/loadgen/
-func TestCPUPerRequest(t *testing.T) {
-	d, err := time.ParseDuration(os.Getenv("LOADGEN_CPU"))
-	if err != nil {
-		t.Skip("set LOADGEN_CPU to a duration to measure")
+//	go test -run '^$' -bench CPUPerRequest ./internal/loadgen/
+func BenchmarkCPUPerRequest(b *testing.B) {
+	d := 3 * time.Second
+	if v, err := time.ParseDuration(os.Getenv("LOADGEN_CPU")); err == nil {
+		d = v
 	}
-	rounds := 3
-	if r, err := strconv.Atoi(os.Getenv("LOADGEN_CPU_ROUNDS")); err == nil {
-		rounds = r
+	report := func(b *testing.B, reqs int, wall, client, server time.Duration, p99 string) {
+		n := time.Duration(reqs)
+		b.ReportMetric(float64(wall/n), "ns/op")
+		b.ReportMetric(us(client/n), "client-µs/req")
+		b.ReportMetric(us(server/n), "server-µs/req")
+		b.ReportMetric(float64(reqs)/wall.Seconds(), "req/s")
+		b.Logf("p99 %s", p99)
 	}
-	wrk, _ := exec.LookPath("wrk")
-	t.Logf("%-22s %9s %14s %14s %9s %9s", "engine", "req/s", "client µs/req", "server µs/req", "p50", "p99")
-	for range rounds {
-		for _, e := range []struct {
-			name    string
-			perLoop int
-		}{{"goroutines (old lean)", 0}, {"one loop", 16}, {"two loops", 8}} {
-			url, stop := cpuServer(t)
+	for _, e := range []struct {
+		name    string
+		perLoop int
+	}{{"goroutines", 0}, {"one-loop", 16}, {"two-loops", 8}} {
+		b.Run(e.name, func(b *testing.B) {
+			url, stop := cpuServer(b)
 			var r0, r1 syscall.Rusage
 			syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
 			res, err := run(context.Background(), Config{URL: url, Concurrency: 16, Duration: d, Lean: true}, e.perLoop)
 			syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
 			server := stop()
 			if err != nil || res.Errors != 0 {
-				t.Fatalf("%s: %v, %v", e.name, res, err)
+				b.Fatalf("%s: %v, %v", e.name, res, err)
 			}
-			n := time.Duration(res.Requests + 1)
-			t.Logf("%-22s %9.0f %14.2f %14.2f %9s %9s", e.name, res.PerSecond, us((cpu(&r1)-cpu(&r0))/n), us(server/n),
-				res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond))
-		}
-		if wrk == "" {
-			continue
-		}
-		url, stop := cpuServer(t)
+			report(b, res.Requests+1, res.Elapsed, cpu(&r1)-cpu(&r0), server, res.P99.Round(time.Microsecond).String())
+		})
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		return
+	}
+	b.Run("wrk", func(b *testing.B) {
+		url, stop := cpuServer(b)
 		cmd := exec.Command(wrk, "-t1", "-c16", "-d"+d.String(), "--latency", url)
 		out, err := cmd.Output()
 		server := stop()
 		if err != nil {
-			t.Fatalf("wrk: %v", err)
+			b.Fatalf("wrk: %v", err)
 		}
 		m := regexp.MustCompile(`(\d+) requests in ([0-9.]+)s`).FindSubmatch(out)
 		if m == nil {
-			t.Fatalf("wrk said %s", out)
+			b.Fatalf("wrk said %s", out)
 		}
 		reqs, _ := strconv.Atoi(string(m[1]))
 		secs, _ := strconv.ParseFloat(string(m[2]), 64)
-		n := time.Duration(reqs)
-		client := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-		lat := regexp.MustCompile(`(?m)^\s+(50|99)%\s+(\S+)`).FindAllSubmatch(out, -1)
-		p := []string{"?", "?"}
-		for i := range min(2, len(lat)) {
-			p[i] = string(lat[i][2])
+		p99 := "?"
+		if l := regexp.MustCompile(`(?m)^\s+99%\s+(\S+)`).FindSubmatch(out); l != nil {
+			p99 = string(l[1])
 		}
-		t.Logf("%-22s %9.0f %14.2f %14.2f %9s %9s", "wrk -t1 -c16", float64(reqs)/secs, us(client/n), us(server/n), p[0], p[1])
-	}
+		report(b, reqs, time.Duration(secs*float64(time.Second)), cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime(), server, p99)
+	})
 }
 
 func cpu(r *syscall.Rusage) time.Duration {
@@ -89,7 +90,7 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 
 // cpuServer starts TestCPUServer in a process of its own; stop ends it and says
 // how much CPU it used.
-func cpuServer(t *testing.T) (url string, stop func() time.Duration) {
+func cpuServer(t testing.TB) (url string, stop func() time.Duration) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCPUServer$")
 	cmd.Env = append(os.Environ(), "LOADGEN_CPU_SERVE=1")
 	cmd.Stderr = os.Stderr
@@ -117,11 +118,11 @@ func cpuServer(t *testing.T) (url string, stop func() time.Duration) {
 	}
 }
 
-// TestCPUServer is the server of TestCPUPerRequest, when run as its child: it
+// TestCPUServer is the server of BenchmarkCPUPerRequest, when run as its child: it
 // answers every request with the same 1.7 KB until its stdin closes.
 func TestCPUServer(t *testing.T) {
 	if os.Getenv("LOADGEN_CPU_SERVE") == "" {
-		t.Skip("the server of TestCPUPerRequest")
+		t.Skip("the server of BenchmarkCPUPerRequest, run as its child")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -282,8 +282,12 @@ func benchCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "%d tokens in %s: %.0f/s, p50 %s, p99 %s, max %s, %d errors\n",
 				res.Requests, res.Elapsed.Round(time.Millisecond), res.PerSecond, res.P50, res.P99, res.Max, res.Errors)
 			if res.RawSignsPerSec > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "raw ECDSA P-256 signing on this machine: %.0f/s (%d cores); tokens/s ÷ signs/s = %.3f\n",
-					res.RawSignsPerSec, runtime.GOMAXPROCS(0), res.Ratio)
+				fmt.Fprintf(cmd.OutOrStdout(), "raw ECDSA P-256 signing on this machine (%s): %.0f/s (%d cores); tokens/s ÷ signs/s = %.3f\n",
+					res.Engine, res.RawSignsPerSec, runtime.GOMAXPROCS(0), res.Ratio)
+				if res.RawGoSignsPerSec > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "raw ECDSA P-256 signing with Go's crypto/ecdsa: %.0f/s; tokens/s ÷ signs/s = %.3f\n",
+						res.RawGoSignsPerSec, res.PerSecond/res.RawGoSignsPerSec)
+				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "every reply checked for status, imprint and a new serial; %d fully verified (signature, digest, ESSCertIDv2)\n", res.Verified)
 			if res.Errors > 0 {
@@ -297,6 +301,8 @@ func benchCmd() *cobra.Command {
 	tc.Flags().DurationVar(&ts.Duration, "duration", 10*time.Second, "how long to run")
 	tc.Flags().BoolVar(&ts.CertReq, "cert-req", false, "ask for the TSA certificate in every token")
 	tc.Flags().IntVar(&ts.VerifyOneIn, "verify-every", 64, "verify the signature of one reply in N (1: every reply)")
+	tc.Flags().StringVar((*string)(&ts.Engine), "engine", "", "the server's signing_engine, for the raw signing rate (go, libcrypto; default libcrypto when it loads)")
+	tc.Flags().IntVar(&ts.WantStatus, "want-status", 200, "HTTP status of a reply (another TSA may answer 201)")
 	tc.Flags().DurationVar(&ts.SignFor, "sign-for", time.Second, "how long to measure raw ECDSA P-256 signing before the load (negative: skip)")
 	b.AddCommand(tc)
 	return b

@@ -138,7 +138,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 // keyOptions finds the key passphrase: the configured env var, else the configured
 // file, else (demo only) a generated one kept outside the data directory.
 func (a *App) keyOptions() (keys.Options, error) {
-	o := keys.Options{PassphraseEnv: a.cfg.PassphraseEnv, PassphraseFile: a.cfg.PassphraseFile, Getenv: a.opts.Getenv}
+	o := keys.Options{PassphraseEnv: a.cfg.PassphraseEnv, PassphraseFile: a.cfg.PassphraseFile, Getenv: a.opts.Getenv,
+		Engine: keys.Engine(a.cfg.SigningEngine)}
 	if a.opts.Getenv(a.cfg.PassphraseEnv) != "" || a.cfg.PassphraseFile != "" {
 		return o, nil
 	}
@@ -546,6 +547,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
+	a.opts.Logger.Info("signing engine for file keys", "engine", keys.Effective(keys.Engine(a.cfg.SigningEngine)))
 	ctx, cancel := context.WithCancel(ctx)
 	jobs := a.runJobs(ctx)
 	// The jobs end before ServeListener returns, so Close never pulls the store from under them.

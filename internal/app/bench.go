@@ -26,6 +26,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 	xocsp "golang.org/x/crypto/ocsp"
 
+	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/loadgen"
 	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"github.com/tawthiq/tawthiq/internal/tsa"
@@ -111,14 +112,21 @@ type BenchTSA struct {
 	// SignFor is how long the raw ECDSA P-256 signing rate is measured, before the
 	// load, on every core (default 1s; negative skips it).
 	SignFor time.Duration
+	// WantStatus is the HTTP status of a reply (default 200; sigstore's TSA answers 201).
+	WantStatus int
+	// Engine is the signing engine the server's TSA key uses (keys.Effective of
+	// the server's signing_engine): the raw rate is measured with it, and with Go's.
+	Engine keys.Engine
 }
 
 // BenchTSAResult is what a TSA load run measured.
 type BenchTSAResult struct {
 	BenchResult
-	RawSignsPerSec float64 // ECDSA P-256 signatures per second on all cores, in the same run
-	Ratio          float64 // tokens/s ÷ RawSignsPerSec
-	Verified       int     // replies fully checked (signature included); all were checked for status, imprint and serial
+	RawSignsPerSec   float64     // ECDSA P-256 signatures per second with Engine on all cores, in the same run
+	Engine           keys.Engine // the engine RawSignsPerSec was measured with
+	RawGoSignsPerSec float64     // the same with Go's crypto/ecdsa, when Engine is not Go
+	Ratio            float64     // tokens/s ÷ RawSignsPerSec
+	Verified         int         // replies fully checked (signature included); all were checked for status, imprint and serial
 }
 
 // RunBenchTSA measures the raw ECDSA P-256 signing rate of this machine, then sends
@@ -141,8 +149,14 @@ func RunBenchTSA(ctx context.Context, b BenchTSA) (BenchTSAResult, error) {
 		b.SignFor = time.Second
 	}
 	if b.SignFor > 0 {
-		if out.RawSignsPerSec, err = rawSignRate(ctx, b.SignFor); err != nil {
+		out.Engine = keys.Effective(b.Engine)
+		if out.RawSignsPerSec, err = rawSignRate(ctx, b.SignFor, out.Engine); err != nil {
 			return out, err
+		}
+		if out.Engine != keys.EngineGo {
+			if out.RawGoSignsPerSec, err = rawSignRate(ctx, b.SignFor, keys.EngineGo); err != nil {
+				return out, err
+			}
 		}
 	}
 	// Each request is the same query with its own random imprint, written in place.
@@ -201,7 +215,7 @@ func RunBenchTSA(ctx context.Context, b BenchTSA) (BenchTSAResult, error) {
 		return nil
 	}
 	res, err := loadgen.Run(ctx, loadgen.Config{URL: b.URL, ContentType: "application/timestamp-query",
-		Concurrency: clients, Duration: b.Duration, NextBody: next, CheckReply: check, Lean: true})
+		Concurrency: clients, Duration: b.Duration, NextBody: next, CheckReply: check, Lean: true, WantStatus: b.WantStatus})
 	out.BenchResult, out.Verified = res, int(verified.Load())
 	if out.RawSignsPerSec > 0 {
 		out.Ratio = res.PerSecond / out.RawSignsPerSec
@@ -271,8 +285,12 @@ func grantedImprint(der []byte) (imprint, serial []byte, err error) {
 
 // rawSignRate is how many ECDSA P-256 signatures of a SHA-256 digest this machine
 // makes per second on all its cores (GOMAXPROCS goroutines), the bound on a TSA's rate.
-func rawSignRate(ctx context.Context, d time.Duration) (float64, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func rawSignRate(ctx context.Context, d time.Duration, e keys.Engine) (float64, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return 0, err
+	}
+	key, err := keys.SoftwareSigner(priv, e)
 	if err != nil {
 		return 0, err
 	}
@@ -285,7 +303,7 @@ func rawSignRate(ctx context.Context, d time.Duration) (float64, error) {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				if _, err := ecdsa.SignASN1(rand.Reader, key, digest[:]); err == nil {
+				if _, err := key.Sign(rand.Reader, digest[:], crypto.SHA256); err == nil {
 					n.Add(1)
 				}
 			}

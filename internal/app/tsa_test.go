@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tawthiq/tawthiq/internal/keys"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
 	"github.com/tawthiq/tawthiq/internal/tsa"
 )
 
@@ -238,6 +239,10 @@ func TestBenchTSA(t *testing.T) {
 	must(t, err)
 	if res.Requests < 10 || res.Errors != 0 || res.RawSignsPerSec <= 0 || res.Ratio <= 0 || res.P99 < res.P50 {
 		t.Fatalf("result %+v", res)
+	}
+	// The server's engine is measured, and Go's beside it when they differ.
+	if res.Engine != keys.Effective(keys.EngineAuto) || (res.Engine == keys.EngineLibcrypto) != (res.RawGoSignsPerSec > 0) {
+		t.Fatalf("raw rate measured with %q (Go's %.0f/s); the server signs with %q", res.Engine, res.RawGoSignsPerSec, keys.Effective(keys.EngineAuto))
 	}
 	if want := (res.Requests + 2) / 3; res.Verified < want-1 || res.Verified > want+1 {
 		t.Fatalf("%d of %d replies verified, want one in 3", res.Verified, res.Requests)

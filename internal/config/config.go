@@ -38,6 +38,9 @@ type Config struct {
 	EvidenceSeal     string `yaml:"evidence_seal"`     // the seal (by name) that seals evidence bundles; none: bundles cannot be made
 	RequireInsurance *bool  `yaml:"require_insurance"` // refuse issuance while no liability insurance is valid (L-21-3-6); default true
 	AuthorityEmail   string `yaml:"authority_email"`   // where breach reports go at once (43-20 art. 40); none: held for the authority
+	// SigningEngine signs with file: ECDSA keys: "libcrypto" (the system's OpenSSL 3,
+	// required), "go", or empty for libcrypto when it loads and Go otherwise.
+	SigningEngine string `yaml:"signing_engine"`
 }
 
 // Seal is an organisation's seal whose key the server holds for it (an HSM in
@@ -178,6 +181,9 @@ func (c *Config) Normalize() error {
 	}
 	if c.TSAVerifyOneIn < 0 {
 		errs = append(errs, fmt.Errorf("tsa_verify_one_in %d: 1 verifies every token, 0 takes the default", c.TSAVerifyOneIn))
+	}
+	if e := c.SigningEngine; e != "" && e != "go" && e != "libcrypto" {
+		errs = append(errs, fmt.Errorf("signing_engine %q: go, libcrypto, or empty for libcrypto when it loads", e))
 	}
 	seen := map[string]bool{}
 	for i, sl := range c.Seals {

@@ -180,6 +180,7 @@ func TestNormalize(t *testing.T) {
 		{"interval under a second", Config{Data: data, CheckpointInterval: 999 * time.Millisecond}, nil, "checkpoint_interval 999ms is under one second"},
 		{"negative interval", Config{Data: data, CheckpointInterval: -time.Second}, nil, "checkpoint_interval"},
 		{"negative TSA verification rate", Config{Data: data, TSAVerifyOneIn: -1}, nil, "tsa_verify_one_in -1"},
+		{"unknown signing engine", Config{Data: data, SigningEngine: "boringssl"}, nil, `signing_engine "boringssl"`},
 		{"body under 4096", Config{Data: data, MaxBodyBytes: 4095}, nil, "max_body_bytes 4095 is under 4096"},
 		{"negative body", Config{Data: data, MaxBodyBytes: -1}, nil, "max_body_bytes -1"},
 		{"passphrase file inside the data directory", Config{Data: data, PassphraseFile: filepath.Join(data, "pass")}, nil, "passphrase_file"},

@@ -148,7 +148,7 @@ func (r *Registry) generateFile(uri string, alg Algorithm) (crypto.Signer, error
 	if err := writeNew(k.path, pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der})); err != nil {
 		return nil, err
 	}
-	return &signer{pub: priv.Public(), impl: priv}, nil
+	return r.software(priv)
 }
 
 func (r *Registry) openFile(uri string) (crypto.Signer, error) {
@@ -182,7 +182,7 @@ func (r *Registry) openFile(uri string) (crypto.Signer, error) {
 	if !ok {
 		return nil, fail(errkind.Invalid, nil, "key %s holds a %T, which cannot sign", k.path, priv)
 	}
-	return &signer{pub: s.Public(), impl: s}, nil
+	return r.software(s)
 }
 
 // writeNew writes b at path with mode 0600, durably, and fails if path exists.

@@ -9,6 +9,11 @@
 // encrypted envelope before youmark/pkcs8 sees it (it panics on damaged input), the
 // no-overwrite atomic write (temp file, fsync, link, fsync dir), the key templates that
 // make HSM keys sign-only, and the signer wrapper that hides the private key from callers.
+//
+// A decrypted ECDSA file: key signs through the system's libcrypto 3 (OpenSSL) when it
+// loads (Options.Engine): its P-256 code costs about 0.8× Go's CPU and allocates nothing.
+// The binding is ours, a few functions opened with dlopen so the build needs no OpenSSL
+// headers, because the Go bindings of OpenSSL are not served by this module proxy.
 package keys
 
 import (
@@ -54,6 +59,57 @@ type Options struct {
 	PassphraseEnv  string // e.g. "TAWTHIQ_KEY_PASSPHRASE"
 	PassphraseFile string
 	Getenv         func(string) string // nil: os.Getenv (injected for tests)
+	// Engine signs with file: ECDSA keys once they are decrypted (see Engine).
+	Engine Engine
+}
+
+// Engine is the code that signs with a software (file:) ECDSA key.
+type Engine string
+
+const (
+	// EngineAuto signs through the system's libcrypto 3 when it loads, else in Go.
+	EngineAuto Engine = ""
+	// EngineGo always signs with Go's crypto/ecdsa.
+	EngineGo Engine = "go"
+	// EngineLibcrypto signs through libcrypto 3 (OpenSSL's P-256 code is about 1.5×
+	// Go's here) and fails when it cannot be loaded.
+	EngineLibcrypto Engine = "libcrypto"
+)
+
+// Effective is the engine that signs ECDSA file: keys under e on this machine.
+func Effective(e Engine) Engine {
+	if e != EngineAuto {
+		return e
+	}
+	if libcryptoLoads() == nil {
+		return EngineLibcrypto
+	}
+	return EngineGo
+}
+
+// SoftwareSigner returns a signer for the private key priv, which the caller then
+// forgets: ECDSA P-256 and P-384 keys sign through the engine e, others in Go.
+func SoftwareSigner(priv crypto.Signer, e Engine) (crypto.Signer, error) {
+	k, ok := priv.(*ecdsa.PrivateKey)
+	switch {
+	case e != EngineGo && e != EngineAuto && e != EngineLibcrypto:
+		return nil, errkind.New(errkind.Invalid, law.L21_1, "unknown signing engine %q (accepted: go, libcrypto, or empty for either)", e)
+	case !ok || e == EngineGo:
+		return &signer{pub: priv.Public(), impl: priv}, nil
+	}
+	s, err := libcryptoSigner(k)
+	switch {
+	case err == nil:
+		return &signer{pub: priv.Public(), impl: s}, nil
+	case e == EngineLibcrypto:
+		return nil, &errkind.Error{Kind: errkind.Unavailable, Rule: law.L21_1, Detail: "cannot sign through libcrypto", Err: err}
+	}
+	return &signer{pub: priv.Public(), impl: priv}, nil
+}
+
+// software wraps a decrypted file: key in the registry's engine.
+func (r *Registry) software(priv crypto.Signer) (crypto.Signer, error) {
+	return SoftwareSigner(priv, r.opts.Engine)
 }
 
 // Registry opens and generates signers by URI and caches them; safe for concurrent use.

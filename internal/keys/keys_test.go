@@ -181,7 +181,8 @@ func TestFileKeyNeverClear_L21_1(t *testing.T) {
 		t.Run(string(alg), func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "k.key")
-			s, err := NewRegistry(Options{PassphraseEnv: "KP", Getenv: env("KP", testPass)}).
+			// Go signs here, so the test can hold the clear key and look for it in the file.
+			s, err := NewRegistry(Options{PassphraseEnv: "KP", Getenv: env("KP", testPass), Engine: EngineGo}).
 				Generate(context.Background(), "file://"+path, alg)
 			if err != nil {
 				t.Fatal(err)

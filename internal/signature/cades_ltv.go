@@ -144,7 +144,13 @@ func archiveTimeStamp(ctx context.Context, s Stamper, content, fields []byte, ce
 		return nil, errkind.Wrap(errkind.Internal, err, "encoding eContentType")
 	}
 	contentHash := sha256.Sum256(content)
-	input := append(append(append(ct, contentHash[:]...), fields...), index...)
+	return stampArchive(ctx, s, append(append(append(ct, contentHash[:]...), fields...), index...), index)
+}
+
+// stampArchive gets a token over SHA-256 of input, the archive time-stamp
+// input whose hash index is index, and returns the archive-time-stamp-v3
+// attribute with ats-hash-index-v3 in the token's unsigned attributes.
+func stampArchive(ctx context.Context, s Stamper, input, index []byte) ([]byte, error) {
 	imprint := sha256.Sum256(input)
 	token, err := s.StampDigest(ctx, imprint)
 	if err != nil {

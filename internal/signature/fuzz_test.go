@@ -57,6 +57,20 @@ func FuzzParse(f *testing.F) {
 					t.Fatal("a token that is not in the input")
 				}
 			}
+			n := 0
+			for _, a := range si.UnsignedAttrs {
+				if !bytes.Contains(der, a) {
+					t.Fatal("an unsigned attribute that is not in the input")
+				}
+				vals, err := signature.AttributeValues(a)
+				if err != nil {
+					t.Fatalf("a parsed unsigned attribute does not read back: %v", err)
+				}
+				n += len(vals)
+			}
+			if n != len(si.UnsignedAttrValues) {
+				t.Fatalf("%d unsigned attribute values in %d attributes, %d indexed", n, len(si.UnsignedAttrs), len(si.UnsignedAttrValues))
+			}
 			for _, ats := range si.ArchiveTimeStamps {
 				if !bytes.Contains(der, ats.Token) || (ats.HashIndex != nil && !bytes.Contains(ats.Token, ats.HashIndex)) {
 					t.Fatal("an archive time-stamp that is not in the input")

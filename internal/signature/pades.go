@@ -64,7 +64,7 @@ func SignPAdES(ctx context.Context, doc []byte, signer crypto.Signer, chain []*x
 		}
 	}
 	if opts.Level == BLTA {
-		if out, err = addDocTimeStamp(ctx, out, opts.Stamper); err != nil {
+		if out, _, err = addDocTimeStamp(ctx, out, opts.Stamper); err != nil {
 			return nil, err
 		}
 	}
@@ -206,21 +206,11 @@ func addDSS(ctx context.Context, doc, cmsDER []byte, chain []*x509.Certificate, 
 // leaves its status unknown (judgeStatus). A PAdES DSS keeps them raw, not as
 // CMS RevocationInfoChoices.
 func gatherDSS(ctx context.Context, dss *pdf.DSS, src RevocationSource, path []*x509.Certificate, at time.Time, rule law.ID) error {
-	for i, c := range path {
-		dss.Certs = appendNew(dss.Certs, c.Raw)
-		if i+1 == len(path) {
-			break
-		}
-		crls, ocsps, err := src.Revocation(ctx, c, path[i+1])
-		if err != nil {
-			return errkind.Wrap(errkind.Unavailable, err, "the revocation data of %s could not be gathered", c.Subject.CommonName)
-		}
-		if err := judgeStatus(c, StatusAnswers(c, path[i+1], crls, ocsps), at, rule); err != nil {
-			return err
-		}
-		dss.CRLs = appendNew(dss.CRLs, crls...)
-		dss.OCSPs = appendNew(dss.OCSPs, ocsps...)
+	add := ValidationData{Certs: dss.Certs, CRLs: dss.CRLs, OCSPs: dss.OCSPs}
+	if err := gatherPath(ctx, &add, ValidationData{}, src, path, at, rule); err != nil {
+		return err
 	}
+	dss.Certs, dss.CRLs, dss.OCSPs = add.Certs, add.CRLs, add.OCSPs
 	return nil
 }
 
@@ -234,15 +224,16 @@ func appendNew(s [][]byte, add ...[]byte) [][]byte {
 }
 
 // addDocTimeStamp adds a document time-stamp (EN 319 142-1 §5.5, B-LTA): an
-// RFC 3161 token over SHA-256 of its own byte range.
-func addDocTimeStamp(ctx context.Context, doc []byte, s Stamper) ([]byte, error) {
+// RFC 3161 token over SHA-256 of its own byte range. It returns the file and
+// the token's genTime.
+func addDocTimeStamp(ctx context.Context, doc []byte, s Stamper) ([]byte, time.Time, error) {
 	f, err := openPDF(doc)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	p, err := f.PrepareSignature(pdf.SigField{DocTimeStamp: true, SubFilter: pdf.SubFilterRFC3161, Reserve: tokenReserve})
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Internal, err, "preparing the document time-stamp")
+		return nil, time.Time{}, errkind.Wrap(errkind.Internal, err, "preparing the document time-stamp")
 	}
 	signed := p.SignedBytes()
 	digest := sha256.Sum256(signed)
@@ -250,17 +241,18 @@ func addDocTimeStamp(ctx context.Context, doc []byte, s Stamper) ([]byte, error)
 	if err != nil {
 		e := errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority did not stamp the document")
 		e.Rule = errkind.As(err).Rule
-		return nil, e
+		return nil, time.Time{}, e
 	}
-	if _, err := checkToken(token, digest[:]); err != nil {
-		return nil, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable token")
+	genTime, err := checkToken(token, digest[:])
+	if err != nil {
+		return nil, time.Time{}, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable token")
 	}
 	out, err := p.Embed(token)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Internal, err, "embedding the document time-stamp")
+		return nil, time.Time{}, errkind.Wrap(errkind.Internal, err, "embedding the document time-stamp")
 	}
 	if err := checkEmbedded(out, p.ByteRange(), signed, token); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return out, nil
+	return out, genTime, nil
 }

@@ -33,6 +33,11 @@ type SignedData struct {
 	// CertificateChoices and RevocationChoices are every element of the
 	// certificates and crls fields as encoded: what ats-hash-index-v3 indexes.
 	CertificateChoices, RevocationChoices [][]byte
+
+	// The fields an extension keeps byte for byte: version, each digest
+	// AlgorithmIdentifier, and the EncapsulatedContentInfo, as encoded.
+	versionDER, encapDER []byte
+	digestAlgDERs        [][]byte
 }
 
 // SignerInfo is one signer of a SignedData.
@@ -63,6 +68,8 @@ type SignerInfo struct {
 	// UnsignedAttrValues are attrType || AttributeValue, as encoded, for each
 	// value of each unsigned attribute: what unsignedAttrValuesHashIndex hashes.
 	UnsignedAttrValues [][]byte
+	// UnsignedAttrs are the unsigned Attributes as encoded, in order.
+	UnsignedAttrs [][]byte
 }
 
 // ArchiveTimeStamp is one archive-time-stamp-v3 attribute value.
@@ -95,12 +102,26 @@ func Parse(der []byte) (*SignedData, error) {
 	}
 	out := &SignedData{}
 	var version int64
-	var digestAlgs, eci, eExplicit cryptobyte.String
+	var versionDER, digestAlgs, encapDER, eci, eExplicit cryptobyte.String
 	var hasContent bool
 	var ctDER cryptobyte.String
-	if !sd.ReadASN1Integer(&version) || !sd.ReadASN1(&digestAlgs, cbasn1.SET) || !sd.ReadASN1(&eci, cbasn1.SEQUENCE) ||
+	if !sd.ReadASN1Element(&versionDER, cbasn1.INTEGER) || !sd.ReadASN1(&digestAlgs, cbasn1.SET) || !sd.ReadASN1Element(&encapDER, cbasn1.SEQUENCE) {
+		return nil, errors.New("cms: malformed SignedData")
+	}
+	if v := versionDER; !v.ReadASN1Integer(&version) || !v.Empty() {
+		return nil, errors.New("cms: malformed SignedData version")
+	}
+	if e := encapDER; !e.ReadASN1(&eci, cbasn1.SEQUENCE) || !e.Empty() ||
 		!eci.ReadASN1Element(&ctDER, cbasn1.OBJECT_IDENTIFIER) || !eci.ReadOptionalASN1(&eExplicit, &hasContent, tagExplicit0) || !eci.Empty() {
 		return nil, errors.New("cms: malformed SignedData")
+	}
+	out.versionDER, out.encapDER = versionDER, encapDER
+	for !digestAlgs.Empty() {
+		var a cryptobyte.String
+		if !digestAlgs.ReadASN1Element(&a, cbasn1.SEQUENCE) {
+			return nil, errors.New("cms: malformed digestAlgorithms")
+		}
+		out.digestAlgDERs = append(out.digestAlgDERs, a)
 	}
 	out.ContentTypeDER = ctDER
 	if !ctDER.ReadASN1ObjectIdentifier(&out.ContentType) {
@@ -358,9 +379,13 @@ func (s *SignerInfo) readSignedAttrs(set cryptobyte.String) error {
 
 func (s *SignerInfo) readUnsignedAttrs(set cryptobyte.String) error {
 	for !set.Empty() {
-		var attr, values, typeDER cryptobyte.String
+		var elem, attr, values, typeDER cryptobyte.String
 		var typ asn1.ObjectIdentifier
-		if !set.ReadASN1(&attr, cbasn1.SEQUENCE) || !attr.ReadASN1Element(&typeDER, cbasn1.OBJECT_IDENTIFIER) ||
+		if !set.ReadASN1Element(&elem, cbasn1.SEQUENCE) {
+			return errors.New("cms: malformed unsigned attribute")
+		}
+		s.UnsignedAttrs = append(s.UnsignedAttrs, bytes.Clone(elem))
+		if !elem.ReadASN1(&attr, cbasn1.SEQUENCE) || !attr.ReadASN1Element(&typeDER, cbasn1.OBJECT_IDENTIFIER) ||
 			!attr.ReadASN1(&values, cbasn1.SET) || !attr.Empty() {
 			return errors.New("cms: malformed unsigned attribute")
 		}

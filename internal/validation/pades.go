@@ -56,6 +56,8 @@ type PDFTimeStamp struct {
 	CoversWholeDocument bool      `json:"coversWholeDocument"`
 	Revision            int       `json:"revision"`
 	TimeStamp           TimeStamp `json:"timeStamp"`
+	// coversLTV: the revision it covers has a DSS with certificates and status data.
+	coversLTV bool
 }
 
 // DSSContent counts what the document security store holds.
@@ -92,12 +94,16 @@ func ValidatePAdES(ctx context.Context, doc []byte, opts Options) PDFReport {
 	opts.Extra = signature.ValidationData{Certs: append(append([][]byte{}, opts.Extra.Certs...), dss.Certs...),
 		CRLs: append(append([][]byte{}, opts.Extra.CRLs...), dss.CRLs...), OCSPs: append(append([][]byte{}, opts.Extra.OCSPs...), dss.OCSPs...)}
 	opts.Status = EmbeddedStatus{First: opts.Status, CRLs: opts.Extra.CRLs, OCSPs: opts.Extra.OCSPs}
+	var plain []pdf.Signature
 	for _, s := range sigs {
 		if s.DocTimeStamp || s.SubFilter == pdf.SubFilterRFC3161 {
 			r.DocTimeStamps = append(r.DocTimeStamps, docTimeStamp(ctx, f, s, opts))
 			continue
 		}
-		r.Signatures = append(r.Signatures, validateSignature(ctx, f, s, opts))
+		plain = append(plain, s)
+	}
+	for _, s := range plain {
+		r.Signatures = append(r.Signatures, validateSignature(ctx, f, s, opts, r.stampsAfter(s.ByteRange)))
 	}
 	if len(r.Signatures) == 0 {
 		return r.formatFailure("the PDF carries no signature")
@@ -113,8 +119,21 @@ func (r PDFReport) formatFailure(format string, args ...any) PDFReport {
 	return r
 }
 
-// validateSignature checks the byte range, then the CMS over the revision it signed.
-func validateSignature(ctx context.Context, f *pdf.File, s pdf.Signature, opts Options) PDFSignature {
+// stampsAfter returns the usable document time-stamps whose byte range ends
+// after br's: each covers the whole revision br signed.
+func (r *PDFReport) stampsAfter(br []int64) []TimeStamp {
+	var out []TimeStamp
+	for _, t := range r.DocTimeStamps {
+		if t.TimeStamp.Trusted && t.TimeStamp.Ignored == "" && rangeEnd(t.ByteRange) > rangeEnd(br) {
+			out = append(out, t.TimeStamp)
+		}
+	}
+	return out
+}
+
+// validateSignature checks the byte range, then the CMS over the revision it
+// signed; poe are the document time-stamps that prove it existed.
+func validateSignature(ctx context.Context, f *pdf.File, s pdf.Signature, opts Options, poe []TimeStamp) PDFSignature {
 	out := PDFSignature{Field: s.Field, SubFilter: s.SubFilter, ByteRange: s.ByteRange, Reason: s.Reason, Location: s.Location,
 		CoversWholeDocument: f.Covers(s), Revision: f.Revision(s)}
 	if !s.Time.IsZero() {
@@ -133,7 +152,7 @@ func validateSignature(ctx context.Context, f *pdf.File, s pdf.Signature, opts O
 	if err := f.CheckByteRange(s); err != nil {
 		return failed(err.Error())
 	}
-	out.Report = Validate(ctx, pdf.DER(s.Contents), f.SignedBytes(s), opts)
+	out.Report = validate(ctx, pdf.DER(s.Contents), f.SignedBytes(s), opts, poe)
 	if !out.CoversWholeDocument {
 		changes, err := f.ChangesAfter(s.ByteRange[2] + s.ByteRange[3])
 		if err != nil {
@@ -154,24 +173,41 @@ func docTimeStamp(ctx context.Context, f *pdf.File, s pdf.Signature, opts Option
 		out.TimeStamp.Ignored = f.CheckByteRange(s).Error()
 	default:
 		out.TimeStamp = ValidateTimeStamp(ctx, pdf.DER(s.Contents), f.SignedBytes(s), opts)
+		if dss, err := f.DSSAt(rangeEnd(s.ByteRange)); err == nil {
+			out.coversLTV = hasLTV(dss)
+		}
 	}
 	return out
 }
 
-// levels sets each signature's PAdES level (EN 319 142-1 §6): B-T plus
-// revocation data in the DSS is B-LT; a trusted document time-stamp made
-// after it is B-LTA.
+// levels sets each signature's PAdES level (EN 319 142-1 §6): a trusted
+// document time-stamp after a signature without a time-stamp makes it B-T;
+// B-T plus revocation data in the DSS is B-LT; a further trusted document
+// time-stamp, over a revision that holds that DSS, makes it B-LTA.
 func (r *PDFReport) levels(dss pdf.DSS) {
 	order := map[string]int{"B-B": 0, "B-T": 1, "B-LT": 2, "B-LTA": 3}
 	names := []string{"B-B", "B-T", "B-LT", "B-LTA"}
+	usable := func(t PDFTimeStamp, s *PDFSignature) bool {
+		return t.TimeStamp.Trusted && t.TimeStamp.Ignored == "" && rangeEnd(t.ByteRange) > rangeEnd(s.ByteRange)
+	}
 	lowest := 3
 	for i := range r.Signatures {
 		s := &r.Signatures[i]
-		lvl := order[s.Report.Level]
-		if lvl == 1 && len(dss.Certs) > 0 && len(dss.CRLs)+len(dss.OCSPs) > 0 {
+		lvl, proof := order[s.Report.Level], -1
+		if lvl == 0 {
+			for j, t := range r.DocTimeStamps {
+				if usable(t, s) {
+					lvl, proof = 1, j
+					break
+				}
+			}
+		}
+		if lvl == 1 && hasLTV(dss) {
 			lvl = 2
-			for _, t := range r.DocTimeStamps {
-				if t.TimeStamp.Trusted && t.TimeStamp.Ignored == "" && rangeEnd(t.ByteRange) > rangeEnd(s.ByteRange) {
+		}
+		if lvl == 2 {
+			for j, t := range r.DocTimeStamps {
+				if j != proof && t.coversLTV && usable(t, s) {
 					lvl = 3
 				}
 			}
@@ -181,6 +217,8 @@ func (r *PDFReport) levels(dss pdf.DSS) {
 	}
 	r.Level = names[lowest]
 }
+
+func hasLTV(d pdf.DSS) bool { return len(d.Certs) > 0 && len(d.CRLs)+len(d.OCSPs) > 0 }
 
 func rangeEnd(br []int64) int64 {
 	if len(br) != 4 {

@@ -45,6 +45,10 @@ const (
 	// ByArchiveTimeStamp: no signature time-stamp proves an earlier time, but a
 	// valid archive-time-stamp-v3 proves the signature existed at its genTime.
 	ByArchiveTimeStamp TimeSource = "archive-time-stamp"
+	// ByDocumentTimeStamp: no time-stamp in the signature proves an earlier
+	// time, but a valid PDF document time-stamp over the signed revision
+	// proves the signature existed at its genTime (EN 319 102-1 §5.6.2.4).
+	ByDocumentTimeStamp TimeSource = "document-time-stamp"
 	// ByValidationTime: no usable time-stamp; the proof is only that the signature
 	// exists at the validation time. The signing-time attribute is only claimed.
 	ByValidationTime TimeSource = "validation-time"

@@ -139,3 +139,19 @@ func (v *validator) archiveTimeStamps(sd *signature.SignedData, si *signature.Si
 		}
 	}
 }
+
+// documentTimeStamps takes poe, the document time-stamps over a PDF
+// signature's revision: a trusted one proves the signature existed at its
+// genTime (EN 319 102-1 §5.6.2.4), and the earliest becomes the proven time
+// when nothing in the signature proves an earlier one.
+func (v *validator) documentTimeStamps(poe []TimeStamp) {
+	for i := range poe {
+		t := &poe[i]
+		if !t.Trusted || t.Ignored != "" {
+			continue
+		}
+		if v.r.ProvenBy == ByValidationTime || t.GenTime.Before(v.r.ProvenTime) {
+			v.r.ProvenTime, v.r.ProvenBy, v.docStamp = t.GenTime, ByDocumentTimeStamp, t
+		}
+	}
+}

@@ -63,8 +63,14 @@ type Options struct {
 // the signed document for a detached signature, nil for an enveloping one. It
 // never returns an error: every outcome, malformed input included, is a Report.
 func Validate(ctx context.Context, sig []byte, content []byte, opts Options) Report {
+	return validate(ctx, sig, content, opts, nil)
+}
+
+// validate is Validate with proofs of existence from outside the CMS: the
+// trusted document time-stamps over a PDF signature's revision.
+func validate(ctx context.Context, sig []byte, content []byte, opts Options, poe []TimeStamp) Report {
 	v := newValidator(opts)
-	v.run(ctx, sig, content)
+	v.run(ctx, sig, content, poe)
 	v.conclude()
 	return v.r
 }
@@ -74,6 +80,7 @@ type validator struct {
 	r           Report
 	roots, pool *x509.CertPool // trust anchors; certificates for path building
 	crls, ocsps [][]byte       // offline revocation data: Extra, then the signature's
+	docStamp    *TimeStamp     // the document time-stamp ProvenTime comes from, if it does
 }
 
 // newValidator sets the validation time and the pools Roots and Extra give.
@@ -139,7 +146,7 @@ func (v *validator) warn(format string, args ...any) {
 	v.r.Warnings = append(v.r.Warnings, fmt.Sprintf(format, args...))
 }
 
-func (v *validator) run(ctx context.Context, der, content []byte) {
+func (v *validator) run(ctx context.Context, der, content []byte, poe []TimeStamp) {
 	if err := ctx.Err(); err != nil {
 		v.fail(Indeterminate, TryLater, "validation cancelled: %v", err)
 		return
@@ -222,6 +229,7 @@ func (v *validator) run(ctx context.Context, der, content []byte) {
 	// Best-signature-time (EN 319 102-1 §5.6.2.4, from a signature time-stamp).
 	v.bestSignatureTime(si)
 	v.archiveTimeStamps(sd, si, signed)
+	v.documentTimeStamps(poe)
 	at := v.r.ProvenTime
 	if c := v.r.ClaimedTime; c != nil && v.r.ProvenBy == ByTimeStamp && c.After(at) {
 		v.warn("the claimed signing time %s is after the time-stamp's %s: the claim is wrong (L-425: only the proven date counts)", ts(*c), ts(at))
@@ -372,6 +380,9 @@ func (v *validator) conclude() {
 			v.r.TimeStamp.TSA, ts(v.r.ProvenTime)))
 	case v.r.ProvenBy == ByTimeStamp:
 		c(law.L417_3, true, "qualified signature: presumed reliable; its time-stamp is not qualified ("+v.r.TimeStamp.QualifiedWhy+"), so it does not carry a certain date")
+	case v.r.ProvenBy == ByDocumentTimeStamp:
+		c(law.L417_3, true, fmt.Sprintf("qualified signature: presumed reliable; its date is proven by a document time-stamp of %s, not by a time-stamp of the signature itself, so this report does not grant it the force of a certified signature with a certain date",
+			v.docStamp.TSA))
 	default:
 		c(law.L417_3, true, "qualified signature: presumed reliable; without a qualified time-stamp it does not have the force of a certified signature with a certain date")
 	}
@@ -383,6 +394,9 @@ func (v *validator) conclude() {
 	case passed && v.r.ProvenBy == ByTimeStamp:
 		c(law.L425, true, fmt.Sprintf("the date %s is proven by a signature time-stamp from %s and is opposable to third parties (%s, not relied on)",
 			ts(v.r.ProvenTime), v.r.TimeStamp.TSA, claimed))
+	case passed && v.r.ProvenBy == ByDocumentTimeStamp:
+		c(law.L425, true, fmt.Sprintf("a document time-stamp from %s over the signed revision proves the signature existed at %s; that date is opposable, the signing date being no later (%s, not relied on)",
+			v.docStamp.TSA, ts(v.r.ProvenTime), claimed))
 	case passed && v.r.ProvenBy == ByArchiveTimeStamp:
 		c(law.L425, true, fmt.Sprintf("an archive time-stamp proves the signature existed at %s; that date is opposable, the signing date being no later (%s, not relied on)",
 			ts(v.r.ProvenTime), claimed))

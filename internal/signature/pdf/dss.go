@@ -40,6 +40,22 @@ func (f *File) DSS() (DSS, error) {
 	return out, nil
 }
 
+// DSSAt returns the document security store as of the revision that ends at
+// end: what a document time-stamp ending there covers.
+func (f *File) DSSAt(end int64) (DSS, error) {
+	switch {
+	case end == int64(len(f.data)):
+		return f.DSS()
+	case end <= 0 || end > int64(len(f.data)):
+		return DSS{}, fmt.Errorf("pdf: no revision ends at %d", end)
+	}
+	old, err := Open(f.data[:end])
+	if err != nil {
+		return DSS{}, fmt.Errorf("pdf: the revision ending at %d: %w", end, err)
+	}
+	return old.DSS()
+}
+
 // AddDSS appends an incremental update that adds add to the document security
 // store, creating it or keeping what it holds (a second signer's B-LT).
 func (f *File) AddDSS(add DSS) ([]byte, error) {

@@ -44,6 +44,7 @@ func FuzzOpen(f *testing.F) {
 			if p.CheckByteRange(s) == nil {
 				_ = p.SignedBytes(s)
 				_, _ = p.ChangesAfter(s.ByteRange[2] + s.ByteRange[3])
+				_, _ = p.DSSAt(s.ByteRange[2] + s.ByteRange[3])
 			}
 			_ = pdf.DER(s.Contents)
 		}

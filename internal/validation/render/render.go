@@ -273,6 +273,8 @@ func summary(t *texts, r validation.Report) string {
 		out = append(out, fmt.Sprintf(t.SumDateProven, isolate(stamp(r.ProvenTime)), isolate(r.TimeStamp.TSA), cite(law.L425)))
 	case r.ProvenBy == validation.ByArchiveTimeStamp:
 		out = append(out, fmt.Sprintf(t.SumDateArchive, isolate(stamp(r.ProvenTime)), cite(law.L425)))
+	case r.ProvenBy == validation.ByDocumentTimeStamp:
+		out = append(out, fmt.Sprintf(t.SumDateDocument, isolate(stamp(r.ProvenTime)), cite(law.L425)))
 	case r.ClaimedTime != nil:
 		out = append(out, fmt.Sprintf(t.SumDateClaimed, isolate(stamp(*r.ClaimedTime)), isolate(stamp(r.ValidationAt)), cite(law.L425)))
 	default:

@@ -20,6 +20,7 @@ type texts struct {
 	SumValidNotQualified       string // %[1]s: DOC 417-2, %[2]s: DOC 417-3
 	SumDateProven              string // %[1]s: date, %[2]s: TSA, %[3]s: DOC 425
 	SumDateArchive             string // %[1]s: date, %[2]s: DOC 425
+	SumDateDocument            string // %[1]s: date, %[2]s: DOC 425
 	SumDateClaimed             string // %[1]s: claimed date, %[2]s: validation time, %[3]s: DOC 425
 	SumDateNone                string // %[1]s: validation time, %[2]s: DOC 425
 	SumFailed                  string // %[1]s: the sub-indication's meaning
@@ -68,6 +69,7 @@ var textEN = texts{
 	SumValidNotQualified:       "This signature is valid: the document is intact and the signer is identified by a trusted certificate (%[1]s). It is not a qualified signature, so it is not presumed reliable (%[2]s): its reliability must be shown by other means.",
 	SumDateProven:              "Its date, %[1]s, is proven by a time-stamp from %[2]s and is opposable to third parties (%[3]s).",
 	SumDateArchive:             "Its signing date is not proven by a signature time-stamp, but an archive time-stamp proves that the signature existed at %[1]s; that date is opposable to third parties, the signing date being no later (%[2]s).",
+	SumDateDocument:            "Its signing date is not proven by a signature time-stamp, but a time-stamp of the whole document proves that the signature existed at %[1]s; that date is opposable to third parties, the signing date being no later (%[2]s).",
 	SumDateClaimed:             "Its date is not proven: the signer claims %[1]s, but that is only a claim; the signature is only proven to exist at %[2]s, the validation time (%[3]s).",
 	SumDateNone:                "Its date is not proven: the signature carries no date; it is only proven to exist at %[1]s, the validation time (%[2]s).",
 	SumFailed:                  "This signature is NOT valid: %[1]s It proves neither who signed nor when, and must not be relied on.",
@@ -140,9 +142,10 @@ var textEN = texts{
 		validation.SignedDataNotFound:             "the signed document was not provided, so the signature cannot be checked against it.",
 	},
 	TimeSource: map[validation.TimeSource]string{
-		validation.ByTimeStamp:        "a signature time-stamp",
-		validation.ByArchiveTimeStamp: "an archive time-stamp: the signature existed then, and was made no later",
-		validation.ByValidationTime:   "the validation time only: the signature is proven to exist then, not earlier",
+		validation.ByTimeStamp:         "a signature time-stamp",
+		validation.ByArchiveTimeStamp:  "an archive time-stamp: the signature existed then, and was made no later",
+		validation.ByDocumentTimeStamp: "a time-stamp of the whole document: the signature existed then, and was made no later",
+		validation.ByValidationTime:    "the validation time only: the signature is proven to exist then, not earlier",
 	},
 	Rules: map[law.ID]ruleText{
 		law.L417_2: {"DOC 417-2", "The signature identifies the signer: it is bound to the signer's certified identity.", "The signature identifies no one: it does not validate."},
@@ -171,6 +174,7 @@ var textFR = texts{
 	SumValidNotQualified:       "Cette signature est valide\u00a0: le document est intact et le signataire est identifié par un certificat de confiance (%[1]s). Ce n'est pas une signature qualifiée\u00a0: elle n'est donc pas présumée fiable (%[2]s) et sa fiabilité doit être prouvée par d'autres moyens.",
 	SumDateProven:              "Sa date, %[1]s, est prouvée par un horodatage de %[2]s et est opposable aux tiers (%[3]s).",
 	SumDateArchive:             "Sa date de signature n'est pas prouvée par un horodatage de la signature, mais un horodatage d'archivage prouve que la signature existait au %[1]s\u00a0; cette date est opposable aux tiers, la signature n'étant pas postérieure (%[2]s).",
+	SumDateDocument:            "Sa date de signature n'est pas prouvée par un horodatage de la signature, mais un horodatage du document entier prouve que la signature existait au %[1]s\u00a0; cette date est opposable aux tiers, la signature n'étant pas postérieure (%[2]s).",
 	SumDateClaimed:             "Sa date n'est pas prouvée\u00a0: le signataire déclare %[1]s, ce qui n'est qu'une déclaration\u00a0; la signature n'est prouvée exister qu'au %[2]s, date de la validation (%[3]s).",
 	SumDateNone:                "Sa date n'est pas prouvée\u00a0: la signature ne porte aucune date\u00a0; elle n'est prouvée exister qu'au %[1]s, date de la validation (%[2]s).",
 	SumFailed:                  "Cette signature n'est PAS valide\u00a0: %[1]s Elle ne prouve ni qui a signé ni quand, et ne doit pas être prise en compte.",
@@ -243,9 +247,10 @@ var textFR = texts{
 		validation.SignedDataNotFound:             "le document signé n'a pas été fourni\u00a0: la signature ne peut pas être vérifiée par rapport à lui.",
 	},
 	TimeSource: map[validation.TimeSource]string{
-		validation.ByTimeStamp:        "un horodatage de la signature",
-		validation.ByArchiveTimeStamp: "un horodatage d'archivage\u00a0: la signature existait à cette date, et n'a pas été faite plus tard",
-		validation.ByValidationTime:   "la seule date de la validation\u00a0: la signature est prouvée exister à ce moment, pas avant",
+		validation.ByTimeStamp:         "un horodatage de la signature",
+		validation.ByArchiveTimeStamp:  "un horodatage d'archivage\u00a0: la signature existait à cette date, et n'a pas été faite plus tard",
+		validation.ByDocumentTimeStamp: "un horodatage du document entier\u00a0: la signature existait à cette date, et n'a pas été faite plus tard",
+		validation.ByValidationTime:    "la seule date de la validation\u00a0: la signature est prouvée exister à ce moment, pas avant",
 	},
 	Rules: map[law.ID]ruleText{
 		law.L417_2: {"DOC art. 417-2", "La signature identifie le signataire\u00a0: elle est liée à son identité certifiée.", "La signature n'identifie personne\u00a0: elle n'est pas valide."},
@@ -274,6 +279,7 @@ var textAR = texts{
 	SumValidNotQualified:       "هذا التوقيع صحيح: الوثيقة سليمة والموقع معرف بشهادة موثوق بها (%[1]s). لكنه ليس توقيعا مؤهلا، فلا يفترض فيه أنه موثوق به (%[2]s): يجب إثبات موثوقيته بوسائل أخرى.",
 	SumDateProven:              "تاريخه، %[1]s، ثابت بختم زمني صادر عن %[2]s، ويحتج به في مواجهة الغير (%[3]s).",
 	SumDateArchive:             "تاريخ التوقيع غير ثابت بختم زمني للتوقيع، لكن ختما زمنيا للأرشفة يثبت أن التوقيع كان موجودا في %[1]s؛ ويحتج بهذا التاريخ في مواجهة الغير، إذ لم يوقع بعده (%[2]s).",
+	SumDateDocument:            "تاريخ التوقيع غير ثابت بختم زمني للتوقيع، لكن ختما زمنيا للوثيقة كلها يثبت أن التوقيع كان موجودا في %[1]s؛ ويحتج بهذا التاريخ في مواجهة الغير، إذ لم يوقع بعده (%[2]s).",
 	SumDateClaimed:             "تاريخه غير ثابت: يدعي الموقع تاريخ %[1]s، وهذا مجرد ادعاء؛ ولا يثبت وجود التوقيع إلا في %[2]s، وهو وقت التحقق (%[3]s).",
 	SumDateNone:                "تاريخه غير ثابت: لا يحمل التوقيع أي تاريخ؛ ولا يثبت وجوده إلا في %[1]s، وهو وقت التحقق (%[2]s).",
 	SumFailed:                  "هذا التوقيع غير صحيح: %[1]s فهو لا يثبت هوية الموقع ولا تاريخ التوقيع، ولا يجوز الاعتماد عليه.",
@@ -346,9 +352,10 @@ var textAR = texts{
 		validation.SignedDataNotFound:             "لم تقدم الوثيقة الموقعة، فلا يمكن التحقق من التوقيع بالنسبة إليها.",
 	},
 	TimeSource: map[validation.TimeSource]string{
-		validation.ByTimeStamp:        "ختم زمني للتوقيع",
-		validation.ByArchiveTimeStamp: "ختم زمني للأرشفة: كان التوقيع موجودا في ذلك الوقت ولم ينشأ بعده",
-		validation.ByValidationTime:   "وقت التحقق فقط: يثبت وجود التوقيع في ذلك الوقت لا قبله",
+		validation.ByTimeStamp:         "ختم زمني للتوقيع",
+		validation.ByArchiveTimeStamp:  "ختم زمني للأرشفة: كان التوقيع موجودا في ذلك الوقت ولم ينشأ بعده",
+		validation.ByDocumentTimeStamp: "ختم زمني للوثيقة كلها: كان التوقيع موجودا في ذلك الوقت ولم ينشأ بعده",
+		validation.ByValidationTime:    "وقت التحقق فقط: يثبت وجود التوقيع في ذلك الوقت لا قبله",
 	},
 	Rules: map[law.ID]ruleText{
 		law.L417_2: {"الفصل 417-2 من ق.ل.ع", "يعرف التوقيع بهوية الموقع: فهو مرتبط بهويته المصادق عليها.", "لا يعرف التوقيع بأي شخص: فهو غير صحيح."},

@@ -1,0 +1,4 @@
+package signature
+
+// AttributeValues exposes attributeValues to the fuzz target.
+var AttributeValues = attributeValues

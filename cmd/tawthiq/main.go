@@ -67,7 +67,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd(), verifyCmd(), signCmd(), authorityCmd(), registrationFileCmd())
+	r.AddCommand(serveCmd(), ceremonyCmd(), auditCmd(), configCmd(), benchCmd(), verifyCmd(), signCmd(), extendCmd(), authorityCmd(), registrationFileCmd())
 	r.AddCommand(contractCmds()...)
 	r.AddCommand(bundleCmd(), archiveCmd())
 	addClientCommands(r)

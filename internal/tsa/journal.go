@@ -308,30 +308,11 @@ func syncDir(dir string) error {
 
 // Append records r durably; it returns once r is synced to the journal.
 func (j *Journal) Append(r Record) error {
-	p, err := j.Enqueue(r)
-	if err != nil {
-		return err
-	}
-	return p.Wait()
-}
-
-// Pending is a record handed to the journal whose sync may not have ended.
-type Pending struct{ b *jbatch }
-
-// Wait returns once the record is synced to the journal, or why it cannot be.
-func (p Pending) Wait() error {
-	<-p.b.done
-	return p.b.err
-}
-
-// Enqueue hands r to the next write and returns at once, so the caller's
-// work (signing the token) overlaps the sync; Wait says when r is durable.
-func (j *Journal) Enqueue(r Record) (Pending, error) {
 	j.mu.Lock()
 	if j.closed || j.failed != nil {
 		err := j.failed
 		j.mu.Unlock()
-		return Pending{}, cmpErr(err, errJournalClosed)
+		return cmpErr(err, errJournalClosed)
 	}
 	b := j.cur
 	first := len(b.buf) == 0
@@ -343,7 +324,7 @@ func (j *Journal) Enqueue(r Record) (Pending, error) {
 	}
 	j.mu.Unlock()
 	if err != nil {
-		return Pending{}, err
+		return err
 	}
 	if first {
 		select {
@@ -351,7 +332,8 @@ func (j *Journal) Enqueue(r Record) (Pending, error) {
 		default:
 		}
 	}
-	return Pending{b}, nil
+	<-b.done
+	return b.err
 }
 
 func cmpErr(a, b error) error {

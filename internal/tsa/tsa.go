@@ -222,18 +222,6 @@ func (s *Service) Stamp(ctx context.Context, der []byte) Reply {
 	if err := newSerial(&serial, genTime); err != nil {
 		return refused(&failure{failSystemFailure, "no randomness for the serial number"})
 	}
-	rec := Record{Serial: hex.EncodeToString(serial[:]), GenTime: genTime, HashAlg: imprintHashes[req.hashIdx].Name,
-		Imprint: bytes.Clone(req.hashed), Policy: s.policy, CreatedAt: genTime}
-	// With a journal the record is written while the token is signed: its fields
-	// are all known now. A signing failure then leaves a record of a serial that
-	// no token carries, never a token without its record (L-21-2).
-	var pending Pending
-	if s.cfg.Journal != nil {
-		var err error
-		if pending, err = s.cfg.Journal.Enqueue(rec); err != nil {
-			return refused(&failure{failSystemFailure, "the token could not be recorded"})
-		}
-	}
 	// TSTInfo and the signed attributes are written into one scratch buffer; the
 	// reply is then one exact allocation.
 	sp := scratchPool.Get().(*[]byte)
@@ -259,17 +247,18 @@ func (s *Service) Stamp(ctx context.Context, der []byte) Reply {
 		return refused(&failure{failSystemFailure, "the token's signature does not verify"})
 	}
 	out := s.f.appendToken(make([]byte, 0, s.f.tokenSize(tst, attrs, sig, req.certReq)), tst, attrs, sig, req.certReq)
+	rec := Record{Serial: hex.EncodeToString(serial[:]), GenTime: genTime, HashAlg: imprintHashes[req.hashIdx].Name,
+		Imprint: bytes.Clone(req.hashed), Policy: s.policy, CreatedAt: genTime}
 	// The reply leaves only once its record is durable (L-21-2).
-	if err := s.record(ctx, rec, pending); err != nil {
+	if err := s.record(ctx, rec); err != nil {
 		return refused(&failure{failSystemFailure, "the token could not be recorded"})
 	}
 	return Reply{DER: out, Status: StatusGranted, FailInfo: -1}
 }
 
-// record makes rec durable: the journal's pending write, or the Store.
-func (s *Service) record(ctx context.Context, rec Record, p Pending) error {
+func (s *Service) record(ctx context.Context, rec Record) error {
 	if s.cfg.Journal != nil {
-		return p.Wait()
+		return s.cfg.Journal.Append(rec)
 	}
 	return s.cfg.Store.RecordTimestamp(ctx, rec)
 }

@@ -5,11 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/tawthiq/tawthiq/internal/errkind"
-	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/signature"
 )
 
@@ -44,15 +40,9 @@ func RunExtend(ctx context.Context, e Extend) (ExtendResult, error) {
 	if err != nil {
 		return ExtendResult{}, err
 	}
-	format := strings.ToLower(e.Format)
-	if format == "" {
-		format = "cades"
-		if strings.EqualFold(filepath.Ext(e.File), ".pdf") {
-			format = "pades"
-		}
-	}
-	if format != "cades" && format != "pades" {
-		return ExtendResult{}, errkind.New(errkind.Invalid, law.L417_2, "unknown format %q: cades or pades", e.Format)
+	format, err := formatOf(e.File, e.Format)
+	if err != nil {
+		return ExtendResult{}, err
 	}
 	if _, err := os.Stat(e.Out); err == nil {
 		return ExtendResult{}, fmt.Errorf("%s exists; not overwritten", e.Out)

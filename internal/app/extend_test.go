@@ -25,24 +25,8 @@ import (
 func TestExtendAndRenew_L417_3(t *testing.T) {
 	e := startEnv(t, t.TempDir(), "")
 	ctx := context.Background()
-	dir := t.TempDir()
-	uri, reg := holderKey(t, dir)
-	signer, err := reg.Open(ctx, uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, certPEM, _ := issueFor(t, e, "AB888888", newCSR(t, signer, "Holder"))
-	certFile := filepath.Join(dir, "holder.pem")
-	if err := os.WriteFile(certFile, []byte(certPEM), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	root := writePEM(t, dir, "root.pem", fetch(t, e.base+"/ca/root.crt"))
-	doc := filepath.Join(dir, "contract.txt")
-	if err := os.WriteFile(doc, []byte("Je loue mon local pour 12 000 MAD par an.\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pdf := filepath.Join(dir, "contract.pdf")
-	samplePDF(t, pdf)
+	h := newHolderFiles(t, e, "AB888888", "Je loue mon local pour 12 000 MAD par an.\n")
+	dir, uri, certFile, root, doc, pdf := h.dir, h.uri, h.cert, h.root, h.doc, h.pdf
 	base := Sign{Key: uri, Cert: certFile, Level: "B-B", Getenv: testGetenv}
 	pades, cades := base, base
 	pades.File, pades.Out = pdf, filepath.Join(dir, "bb.pdf")

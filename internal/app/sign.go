@@ -45,15 +45,9 @@ func RunSign(ctx context.Context, s Sign) (SignResult, error) {
 	if err != nil {
 		return SignResult{}, err
 	}
-	format := strings.ToLower(s.Format)
-	if format == "" {
-		format = "cades"
-		if strings.EqualFold(filepath.Ext(s.File), ".pdf") {
-			format = "pades"
-		}
-	}
-	if format != "cades" && format != "pades" {
-		return SignResult{}, errkind.New(errkind.Invalid, law.L417_2, "unknown format %q: cades or pades", s.Format)
+	format, err := formatOf(s.File, s.Format)
+	if err != nil {
+		return SignResult{}, err
 	}
 	if level != signature.BB && s.TSA == "" {
 		return SignResult{}, errkind.New(errkind.Invalid, law.L417_3, "level %s needs a time-stamping authority (--tsa)", level)
@@ -117,6 +111,21 @@ func RunSign(ctx context.Context, s Sign) (SignResult, error) {
 		return SignResult{}, err
 	}
 	return SignResult{Out: s.Out, Format: format, Level: level.String(), Signer: cert.Subject.String()}, nil
+}
+
+// formatOf is the signature format asked for, or by default pades for a .pdf file and cades otherwise.
+func formatOf(file, asked string) (string, error) {
+	format := strings.ToLower(asked)
+	if format == "" {
+		format = "cades"
+		if strings.EqualFold(filepath.Ext(file), ".pdf") {
+			format = "pades"
+		}
+	}
+	if format != "cades" && format != "pades" {
+		return "", errkind.New(errkind.Invalid, law.L417_2, "unknown format %q: cades or pades", asked)
+	}
+	return format, nil
 }
 
 func parseLevel(s string) (signature.Level, error) {

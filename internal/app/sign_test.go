@@ -31,6 +31,37 @@ func holderKey(t *testing.T, dir string) (string, *keys.Registry) {
 }
 
 // samplePDF writes a one-page PDF made by a PDF library we did not write.
+// holderFiles is a holder whose key and certificate e issued, the CSP's root,
+// and a text and a PDF to sign, all in one temporary directory.
+type holderFiles struct {
+	dir, uri, cert, root, doc, pdf string
+	serial, holderID               string
+}
+
+func newHolderFiles(t *testing.T, e *testEnv, idNumber, text string) holderFiles {
+	h := holderFiles{dir: t.TempDir()}
+	var reg *keys.Registry
+	h.uri, reg = holderKey(t, h.dir)
+	signer, err := reg.Open(context.Background(), h.uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var certPEM string
+	h.serial, certPEM, h.holderID = issueFor(t, e, idNumber, newCSR(t, signer, "Holder"))
+	h.cert = filepath.Join(h.dir, "holder.pem")
+	if err := os.WriteFile(h.cert, []byte(certPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.root = writePEM(t, h.dir, "root.pem", fetch(t, e.base+"/ca/root.crt"))
+	h.doc = filepath.Join(h.dir, "contract.txt")
+	if err := os.WriteFile(h.doc, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.pdf = filepath.Join(h.dir, "contract.pdf")
+	samplePDF(t, h.pdf)
+	return h
+}
+
 func samplePDF(t *testing.T, path string) {
 	t.Helper()
 	p := fpdf.New("P", "mm", "A4", "")
@@ -50,24 +81,8 @@ func samplePDF(t *testing.T, path string) {
 func TestSignAndVerify_L417_3(t *testing.T) {
 	e := startEnv(t, t.TempDir(), "")
 	ctx := context.Background()
-	dir := t.TempDir()
-	uri, reg := holderKey(t, dir)
-	signer, err := reg.Open(ctx, uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, certPEM, holderID := issueFor(t, e, "AB777777", newCSR(t, signer, "Holder"))
-	certFile := filepath.Join(dir, "holder.pem")
-	if err := os.WriteFile(certFile, []byte(certPEM), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	root := writePEM(t, dir, "root.pem", fetch(t, e.base+"/ca/root.crt"))
-	doc := filepath.Join(dir, "contract.txt")
-	if err := os.WriteFile(doc, []byte("Je vends ma voiture pour 50 000 MAD.\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pdf := filepath.Join(dir, "contract.pdf")
-	samplePDF(t, pdf)
+	h := newHolderFiles(t, e, "AB777777", "Je vends ma voiture pour 50 000 MAD.\n")
+	dir, uri, certFile, root, doc, pdf, serial, holderID := h.dir, h.uri, h.cert, h.root, h.doc, h.pdf, h.serial, h.holderID
 
 	base := Sign{Key: uri, Cert: certFile, TSA: TSAURL(e.base), Getenv: testGetenv}
 	cades := base

@@ -62,13 +62,22 @@ func gatherLTV(ctx context.Context, opts Options, chain []*x509.Certificate, tok
 	return out, nil
 }
 
-// addStatus fetches, judges and keeps the revocation data of c.
-func (l *ltv) addStatus(ctx context.Context, src RevocationSource, c, issuer *x509.Certificate, at time.Time, rule law.ID) error {
-	crls, ocsps, err := src.Revocation(ctx, c, issuer)
+// fetchStatus asks src for c's revocation data and refuses it unless it shows c not revoked at at.
+func fetchStatus(ctx context.Context, src RevocationSource, c, issuer *x509.Certificate, at time.Time, rule law.ID) (crls, ocsps [][]byte, err error) {
+	crls, ocsps, err = src.Revocation(ctx, c, issuer)
 	if err != nil {
-		return errkind.Wrap(errkind.Unavailable, err, "the revocation data of %s could not be gathered", c.Subject.CommonName)
+		return nil, nil, errkind.Wrap(errkind.Unavailable, err, "the revocation data of %s could not be gathered", c.Subject.CommonName)
 	}
 	if err := judgeStatus(c, StatusAnswers(c, issuer, crls, ocsps), at, rule); err != nil {
+		return nil, nil, err
+	}
+	return crls, ocsps, nil
+}
+
+// addStatus fetches, judges and keeps the revocation data of c.
+func (l *ltv) addStatus(ctx context.Context, src RevocationSource, c, issuer *x509.Certificate, at time.Time, rule law.ID) error {
+	crls, ocsps, err := fetchStatus(ctx, src, c, issuer, at, rule)
+	if err != nil {
 		return err
 	}
 	for _, d := range crls {

@@ -97,11 +97,8 @@ func gatherPath(ctx context.Context, add *ValidationData, have ValidationData, s
 		if freshAnswer(c, issuer, have, at) || freshAnswer(c, issuer, *add, at) {
 			continue
 		}
-		crls, ocsps, err := src.Revocation(ctx, c, issuer)
+		crls, ocsps, err := fetchStatus(ctx, src, c, issuer, at, rule)
 		if err != nil {
-			return errkind.Wrap(errkind.Unavailable, err, "the revocation data of %s could not be gathered", c.Subject.CommonName)
-		}
-		if err := judgeStatus(c, StatusAnswers(c, issuer, crls, ocsps), at, rule); err != nil {
 			return err
 		}
 		for _, d := range crls {

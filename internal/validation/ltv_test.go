@@ -143,7 +143,12 @@ func TestLongTermCorpus(t *testing.T) {
 		{"untouched B-LTA detached", blta, document, roots, status{}, signature.ValidationData{}, later, passed("B-LTA")},
 		{"untouched B-LTA enveloping", bltaEnveloping, nil, roots, status{}, signature.ValidationData{}, later, passed("B-LTA")},
 		{"B-LT offline (no status source): embedded data suffices", blt, document, roots, nil, signature.ValidationData{}, later, passed("B-LT")},
-		{"B-LTA offline, ten years on", blta, document, roots, nil, signature.ValidationData{}, f.now.Add(10 * 365 * 24 * time.Hour), passed("B-LTA")},
+		// The TSA certificate (5 years) outlives the signer's (2): the archive time-stamp still proves the signature time-stamp.
+		{"B-LTA offline, four years on", blta, document, roots, nil, signature.ValidationData{}, f.now.Add(4 * 365 * 24 * time.Hour), passed("B-LTA")},
+		// EN 319 102-1 §5.6.3: ten years on, the TSA certificate has expired and no later archive time-stamp proves
+		// the time-stamps existed before; nothing proves the signature existed before its signer's certificate expired.
+		{"B-LTA offline, ten years on, not renewed", blta, document, roots, nil, signature.ValidationData{}, f.now.Add(10 * 365 * 24 * time.Hour),
+			want{validation.Indeterminate, validation.OutOfBoundsNoPOE, "B-LTA", validation.ByValidationTime, "archive-time-stamp 1 ignored: its TSA certificate expired"}},
 		{"B-B offline: status unknown", bb, nil, roots, nil, signature.ValidationData{}, later,
 			want{validation.Indeterminate, validation.TryLater, "B-B", validation.ByValidationTime, ""}},
 		{"B-T offline without data: status unknown", bt, document, roots, nil, signature.ValidationData{}, later,

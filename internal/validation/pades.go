@@ -1,8 +1,10 @@
 package validation
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -94,13 +96,26 @@ func ValidatePAdES(ctx context.Context, doc []byte, opts Options) PDFReport {
 	opts.Extra = signature.ValidationData{Certs: append(append([][]byte{}, opts.Extra.Certs...), dss.Certs...),
 		CRLs: append(append([][]byte{}, opts.Extra.CRLs...), dss.CRLs...), OCSPs: append(append([][]byte{}, opts.Extra.OCSPs...), dss.OCSPs...)}
 	opts.Status = EmbeddedStatus{First: opts.Status, CRLs: opts.Extra.CRLs, OCSPs: opts.Extra.OCSPs}
-	var plain []pdf.Signature
+	var plain, stamps []pdf.Signature
 	for _, s := range sigs {
 		if s.DocTimeStamp || s.SubFilter == pdf.SubFilterRFC3161 {
-			r.DocTimeStamps = append(r.DocTimeStamps, docTimeStamp(ctx, f, s, opts))
+			stamps = append(stamps, s)
 			continue
 		}
 		plain = append(plain, s)
+	}
+	if len(stamps) > 0 {
+		// The latest revision first: each document time-stamp is judged at the
+		// genTime of a later one that covers it (EN 319 102-1 §5.6.3).
+		r.DocTimeStamps = make([]PDFTimeStamp, len(stamps))
+		order := make([]int, len(stamps))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rangeEnd(stamps[b].ByteRange), rangeEnd(stamps[a].ByteRange)) })
+		for _, i := range order {
+			r.DocTimeStamps[i] = docTimeStamp(ctx, f, stamps[i], opts, r.stampsAfter(stamps[i].ByteRange))
+		}
 	}
 	for _, s := range plain {
 		r.Signatures = append(r.Signatures, validateSignature(ctx, f, s, opts, r.stampsAfter(s.ByteRange)))
@@ -124,7 +139,7 @@ func (r PDFReport) formatFailure(format string, args ...any) PDFReport {
 func (r *PDFReport) stampsAfter(br []int64) []TimeStamp {
 	var out []TimeStamp
 	for _, t := range r.DocTimeStamps {
-		if t.TimeStamp.Trusted && t.TimeStamp.Ignored == "" && rangeEnd(t.ByteRange) > rangeEnd(br) {
+		if t.TimeStamp.usable() && rangeEnd(t.ByteRange) > rangeEnd(br) {
 			out = append(out, t.TimeStamp)
 		}
 	}
@@ -163,8 +178,9 @@ func validateSignature(ctx context.Context, f *pdf.File, s pdf.Signature, opts O
 	return out
 }
 
-// docTimeStamp validates a document time-stamp over its byte range.
-func docTimeStamp(ctx context.Context, f *pdf.File, s pdf.Signature, opts Options) PDFTimeStamp {
+// docTimeStamp validates a document time-stamp over its byte range; covers
+// are the judged document time-stamps of later revisions.
+func docTimeStamp(ctx context.Context, f *pdf.File, s pdf.Signature, opts Options, covers []TimeStamp) PDFTimeStamp {
 	out := PDFTimeStamp{Field: s.Field, ByteRange: s.ByteRange, CoversWholeDocument: f.Covers(s), Revision: f.Revision(s)}
 	switch {
 	case s.SubFilter != pdf.SubFilterRFC3161:
@@ -172,7 +188,7 @@ func docTimeStamp(ctx context.Context, f *pdf.File, s pdf.Signature, opts Option
 	case f.CheckByteRange(s) != nil:
 		out.TimeStamp.Ignored = f.CheckByteRange(s).Error()
 	default:
-		out.TimeStamp = ValidateTimeStamp(ctx, pdf.DER(s.Contents), f.SignedBytes(s), opts)
+		out.TimeStamp = validateTimeStamp(ctx, pdf.DER(s.Contents), f.SignedBytes(s), opts, covers, kindDocument)
 		if dss, err := f.DSSAt(rangeEnd(s.ByteRange)); err == nil {
 			out.coversLTV = hasLTV(dss)
 		}
@@ -188,7 +204,7 @@ func (r *PDFReport) levels(dss pdf.DSS) {
 	order := map[string]int{"B-B": 0, "B-T": 1, "B-LT": 2, "B-LTA": 3}
 	names := []string{"B-B", "B-T", "B-LT", "B-LTA"}
 	usable := func(t PDFTimeStamp, s *PDFSignature) bool {
-		return t.TimeStamp.Trusted && t.TimeStamp.Ignored == "" && rangeEnd(t.ByteRange) > rangeEnd(s.ByteRange)
+		return t.TimeStamp.usable() && rangeEnd(t.ByteRange) > rangeEnd(s.ByteRange)
 	}
 	lowest := 3
 	for i := range r.Signatures {

@@ -96,17 +96,26 @@ type Signer struct {
 	NotAfter               time.Time `json:"notAfter"`
 }
 
-// TimeStamp describes the signature-time-stamp that was used, or why none was.
+// TimeStamp describes a time-stamp (the signature-time-stamp that was used, or
+// why none was; an archive or document time-stamp) and whether it proves anything.
 type TimeStamp struct {
 	GenTime time.Time `json:"genTime"`
-	TSA     string    `json:"tsa"`     // the TSA certificate's subject
-	Trusted bool      `json:"trusted"` // the TSA chains to Roots at genTime
+	TSA     string    `json:"tsa"` // the TSA certificate's subject
+	// Trusted: the TSA chains to Roots at genTime, and its path is valid and
+	// not revoked at JudgedAt (EN 319 102-1 §5.6.3).
+	Trusted bool `json:"trusted"`
+	// JudgedAt is the proof of existence of the token its TSA's path is judged
+	// at: the genTime of the earliest usable later time-stamp that covers it,
+	// else the validation time; zero when the token failed before.
+	JudgedAt  time.Time `json:"judgedAt,omitzero"`
+	JudgedWhy string    `json:"judgedReason,omitempty"` // why JudgedAt, in plain words
 	// Qualified: trusted, carries the EN 319 422 esi4-qtstStatement-1 statement
 	// and, when trusted lists are given, its TSA was a granted TSA/QTST at genTime.
 	Qualified    bool          `json:"qualified"`
 	QualifiedWhy string        `json:"qualifiedReason,omitempty"`
 	TrustService *TrustService `json:"trustService,omitempty"` // the lists' answer on the TSA; null when none was consulted
 	Ignored      string        `json:"ignored,omitempty"`
+	kind         string        // kindSignature, kindArchive or kindDocument: how JudgedWhy names it
 }
 
 // Conclusion is one legal conclusion and the rule behind it.

@@ -11,7 +11,9 @@ import (
 )
 
 // TestValidateTimeStamp: a token counts only over its data, from a TSA that
-// chains to Roots and was not revoked at genTime; otherwise Ignored says why.
+// chains to Roots at genTime and, as nothing later proves the token existed
+// (EN 319 102-1 §5.6.3), is still valid and not revoked at the validation
+// time; otherwise Ignored says why.
 func TestValidateTimeStamp(t *testing.T) {
 	f, other := newFixture(t), newFixture(t)
 	data := []byte("a PDF's byte range, or any stamped bytes")
@@ -39,8 +41,12 @@ func TestValidateTimeStamp(t *testing.T) {
 		{"untrusted TSA", foreign, data, opts, false, "trusted root"},
 		{"TSA revoked before genTime", tok, data, validation.Options{Roots: roots, Now: opts.Now,
 			Status: revokedAt(f.h.TSA.Cert, genTime.Add(-time.Minute))}, false, "revoked"},
-		{"TSA revoked after genTime", tok, data, validation.Options{Roots: roots, Now: opts.Now,
-			Status: revokedAt(f.h.TSA.Cert, genTime.Add(time.Minute))}, true, ""},
+		{"TSA revoked after genTime, before the validation time", tok, data, validation.Options{Roots: roots, Now: opts.Now,
+			Status: revokedAt(f.h.TSA.Cert, genTime.Add(time.Minute))}, false, "revoked at"},
+		{"TSA revoked after the validation time", tok, data, validation.Options{Roots: roots, Now: opts.Now,
+			Status: revokedAt(f.h.TSA.Cert, opts.Now.Add(time.Minute))}, true, ""},
+		{"TSA certificate expired at the validation time", tok, data, validation.Options{Roots: roots, Status: status{},
+			Now: f.h.TSA.Cert.NotAfter.Add(time.Hour)}, false, "TSA certificate expired at"},
 		{"not a token", []byte{0x30, 0x00}, data, opts, false, "malformed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,6 +56,11 @@ func TestValidateTimeStamp(t *testing.T) {
 			}
 			if tc.trusted && (!got.GenTime.Equal(genTime) || !got.Qualified || !strings.Contains(got.TSA, "Time-Stamping")) {
 				t.Errorf("%+v", got)
+			}
+			// Nothing covers a lone token: a path that chains is judged at the validation time.
+			judged := tc.trusted || strings.Contains(tc.ignored, "revoked") || strings.Contains(tc.ignored, "expired")
+			if judged && !got.JudgedAt.Equal(tc.opts.Now) || !judged && !got.JudgedAt.IsZero() {
+				t.Errorf("judged at %s (%s), want the validation time %s: %v", got.JudgedAt, got.JudgedWhy, tc.opts.Now, judged)
 			}
 		})
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/signature"
 	"github.com/tawthiq/tawthiq/internal/signature/cms"
+	"github.com/tawthiq/tawthiq/internal/timestamp"
 )
 
 // StatusSource tells the revocation status of cert, issued by issuer, as known
@@ -226,9 +227,11 @@ func (v *validator) run(ctx context.Context, der, content []byte, poe []TimeStam
 
 	roots, pool := v.roots, v.pool
 
-	// Best-signature-time (EN 319 102-1 §5.6.2.4, from a signature time-stamp).
-	v.bestSignatureTime(si)
-	v.archiveTimeStamps(sd, si, signed)
+	// Best-signature-time (EN 319 102-1 §5.6.2.4): each time-stamp judged at its
+	// own proof of existence, the latest first (§5.6.3), then the earliest usable.
+	archives := v.archiveTimeStamps(sd, si, signed, poe)
+	v.bestSignatureTime(si, archives, poe)
+	v.proveByArchive()
 	v.documentTimeStamps(poe)
 	at := v.r.ProvenTime
 	if c := v.r.ClaimedTime; c != nil && v.r.ProvenBy == ByTimeStamp && c.After(at) {
@@ -315,11 +318,13 @@ func (v *validator) checkStatus(chain []*x509.Certificate, at time.Time) bool {
 }
 
 // bestSignatureTime sets ProvenTime to the earliest genTime of a signature
-// time-stamp over the signature value that checkTimeStamp accepts; other
-// tokens are ignored and reported.
-func (v *validator) bestSignatureTime(si *signature.SignerInfo) {
+// time-stamp over the signature value that checkTimeStamp accepts, each judged
+// at the genTime of a usable archive time-stamp (archives, from
+// archiveTimeStamps) or document time-stamp (poe) that covers it; other tokens
+// are ignored and reported.
+func (v *validator) bestSignatureTime(si *signature.SignerInfo, archives []*timestamp.Token, poe []TimeStamp) {
 	for i, tok := range si.TimeStampTokens {
-		got, t := v.checkTimeStamp(tok, hashOf(si.Signature))
+		got, t := v.checkTimeStamp(tok, hashOf(si.Signature), archiveCovers(si, v.r.ArchiveTimeStamps, archives, tok, poe), kindSignature)
 		if t == nil {
 			v.warn("signature-time-stamp %d ignored: %s", i+1, got.Ignored)
 			v.noteIgnored(got)

@@ -43,6 +43,7 @@ func reportQualified() validation.Report {
 		ClaimedTime:  &claimed,
 		TimeStamp: &validation.TimeStamp{
 			GenTime: signedAt, TSA: "CN=Tawthiq TSA 1,O=Tawthiq,C=MA", Trusted: true, Qualified: true,
+			JudgedAt: validatedAt, JudgedWhy: "no later usable time-stamp covers it: only the validation time proves it existed",
 		},
 		Qualified:    true,
 		QualifiedWhy: "qualified certificate for an electronic signature (QcType esign) issued by an approved CSP per configured roots",

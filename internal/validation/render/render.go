@@ -131,6 +131,8 @@ func (t *texts) timeStampFields(x validation.TimeStamp) []field {
 		{Label: t.TSA, Value: x.TSA},
 		{Label: t.Trusted, Value: t.yesNo(x.Trusted)},
 		{Label: t.TSQualified, Value: t.yesNo(x.Qualified)},
+		{Label: t.TSJudgedAt, Value: stamp(x.JudgedAt), Code: true},
+		{Label: t.TSJudgedWhy, Value: x.JudgedWhy},
 		{Label: t.TSIgnored, Value: x.Ignored},
 	})
 }

@@ -33,6 +33,7 @@ type texts struct {
 	ValidFrom, ValidUntil                                                 string
 	Time, ProvenTime, ProvenBy, ClaimedTime, None, ValidationTime         string
 	TimeStamp, NoTimeStamp, TSTime, TSA, Trusted, TSQualified, TSIgnored  string
+	TSJudgedAt, TSJudgedWhy                                               string
 	ArchiveTimeStamps                                                     string
 	Qualification, Qualified, QualifiedWhy, Chain, Warnings, Conclusions  string
 	Holds, HoldsNot, Detail, Yes, No                                      string
@@ -108,6 +109,8 @@ var textEN = texts{
 	Trusted:           "Trusted",
 	TSQualified:       "Qualified",
 	TSIgnored:         "Not used, because",
+	TSJudgedAt:        "Its authority's certificates checked at",
+	TSJudgedWhy:       "Checked at that time, because",
 	ArchiveTimeStamps: "Archive time-stamps (long-term preservation)",
 	Qualification:     "Qualification",
 	Qualified:         "Qualified signature",
@@ -213,6 +216,8 @@ var textFR = texts{
 	Trusted:           "De confiance",
 	TSQualified:       "Qualifié",
 	TSIgnored:         "Non retenu, parce que (en anglais)",
+	TSJudgedAt:        "Certificats de l'autorité vérifiés au",
+	TSJudgedWhy:       "Vérifiés à cette date, parce que (en anglais)",
 	ArchiveTimeStamps: "Horodatages d'archivage (conservation à long terme)",
 	Qualification:     "Qualification",
 	Qualified:         "Signature qualifiée",
@@ -318,6 +323,8 @@ var textAR = texts{
 	Trusted:           "موثوق بها",
 	TSQualified:       "مؤهل",
 	TSIgnored:         "لم يعتمد، لأن (بالإنجليزية)",
+	TSJudgedAt:        "تاريخ التحقق من شهادات السلطة",
+	TSJudgedWhy:       "تم التحقق في ذلك التاريخ لأن (بالإنجليزية)",
 	ArchiveTimeStamps: "أختام زمنية للأرشفة (الحفظ الطويل الأمد)",
 	Qualification:     "التأهيل",
 	Qualified:         "توقيع مؤهل",

@@ -330,7 +330,7 @@ func TestExtendRefusals(t *testing.T) {
 	}{
 		{"PAdES: an unsigned PDF", true, doc, nil, signature.BT, opts, errkind.Invalid, law.L417_2},
 		{"PAdES: B-LTA lowered to B-T", true, pblta, nil, signature.BT, opts, errkind.Invalid, law.L9},
-		{"PAdES: page changed after signing", true, changePage(t, pblta), nil, signature.BLTA, opts, errkind.Invalid, law.L9},
+		{"PAdES: page changed after signing", true, pdftest.ChangePage(t, pblta), nil, signature.BLTA, opts, errkind.Invalid, law.L9},
 		{"PAdES: a signed byte changed", true, flipped, nil, signature.BT, opts, errkind.Invalid, law.L6},
 		{"PAdES: B-T without a TSA", true, pbb, nil, signature.BT, signature.ExtendOptions{}, errkind.Invalid, law.L417_3},
 		{"PAdES: B-LT without a revocation source", true, pbb, nil, signature.BLT, signature.ExtendOptions{Stamper: f.tsa}, errkind.Invalid, law.L25},
@@ -355,20 +355,4 @@ func TestExtendRefusals(t *testing.T) {
 			}
 		})
 	}
-}
-
-// changePage appends an update that rewrites the page's content stream (object 4).
-func changePage(t *testing.T, doc []byte) []byte {
-	t.Helper()
-	f, err := pdf.Open(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := f.NewUpdate()
-	u.Set(4, pdf.Stream("", []byte("BT /F1 14 Tf 72 770 Td (Contrat: 90 000 dirhams) Tj ET")))
-	out, _, err := u.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

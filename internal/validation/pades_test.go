@@ -47,22 +47,6 @@ func (f *fixture) signPDF(t testing.TB, doc []byte, level signature.Level) []byt
 	return out
 }
 
-// changePage appends an update that rewrites the page's content stream (object 4).
-func changePage(t testing.TB, doc []byte) []byte {
-	t.Helper()
-	f, err := pdf.Open(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := f.NewUpdate()
-	u.Set(4, pdf.Stream("", []byte("BT /F1 14 Tf 72 770 Td (Contrat: 90 000 dirhams) Tj ET")))
-	out, _, err := u.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func pdfConclusion(r validation.PDFReport, id law.ID) validation.Conclusion {
 	for _, c := range r.Conclusions {
 		if c.Rule == id {
@@ -99,7 +83,7 @@ func TestPAdESCorpus(t *testing.T) {
 			{"untouched B-T", bt, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Status: good, Now: at}, validation.TotalPassed, "", "B-T", true, false},
 			{"one byte changed in the signed range", flipped, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Status: good, Now: at}, validation.TotalFailed, validation.HashFailure, "B-T", false, false},
 			{"unknown CA", bt, validation.Options{Roots: []*x509.Certificate{other.h.Root.Cert}, Status: good, Now: at}, validation.Indeterminate, validation.NoCertificateChainFound, "B-T", false, false},
-			{"page changed after signing", changePage(t, blt), validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalPassed, "", "B-LT", false, true},
+			{"page changed after signing", pdftest.ChangePage(t, blt), validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalPassed, "", "B-LT", false, true},
 			{"B-LT offline from the DSS", blt, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalPassed, "", "B-LT", true, false},
 			{"B-T offline without a DSS", bt, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.Indeterminate, validation.TryLater, "B-T", false, false},
 			{"B-LTA", blta, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalPassed, "", "B-LTA", true, false},
@@ -149,7 +133,7 @@ func TestPAdESReport(t *testing.T) {
 		t.Fatalf("document time-stamp %+v, DSS %+v", d, r.DSS)
 	}
 
-	changed := validation.ValidatePAdES(t.Context(), changePage(t, blta), opts)
+	changed := validation.ValidatePAdES(t.Context(), pdftest.ChangePage(t, blta), opts)
 	if got := changed.Signatures[0].Report.Indication; got != validation.TotalPassed {
 		t.Fatalf("the signature of revision 2 is %s, want TOTAL-PASSED for what it signed", got)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/errkind"
 	"github.com/tawthiq/tawthiq/internal/law"
-	"github.com/tawthiq/tawthiq/internal/testpki"
 	"github.com/tawthiq/tawthiq/internal/validation"
 )
 
@@ -71,7 +70,7 @@ func TestExtendAndRenew_L417_3(t *testing.T) {
 			if rep.Signatures[0].ProvenBy != validation.ByDocumentTimeStamp {
 				t.Fatalf("%s: proven by %s", tc.out, rep.Signatures[0].ProvenBy)
 			}
-			pdfsigAccepts(t, dir, root, tc.out)
+			pdfsigTrusts(t, tc.out, root)
 			continue
 		}
 		if rep.Signatures[0].Level != "B-LTA" || len(rep.Signatures[0].ArchiveTimeStamps) != tc.stamps || rep.Signatures[0].ProvenBy != validation.ByTimeStamp {
@@ -96,29 +95,5 @@ func TestExtendAndRenew_L417_3(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(filepath.Join(dir, "lta.pdf")); !bytes.Equal(before, after) {
 		t.Fatal("an existing file was overwritten")
-	}
-}
-
-// pdfsigAccepts runs poppler's pdfsig with root trusted and fails t unless it
-// finds the signature valid and trusted.
-func pdfsigAccepts(t *testing.T, dir, root, file string) {
-	t.Helper()
-	pdfsig := testpki.NeedTool(t, "pdfsig", "poppler-utils")
-	certutil := testpki.NeedTool(t, "certutil", "libnss3-tools")
-	nss := filepath.Join(dir, "nss")
-	if _, err := os.Stat(nss); err != nil {
-		if err := os.Mkdir(nss, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		for _, args := range [][]string{{"-N", "-d", "sql:" + nss, "--empty-password"},
-			{"-A", "-d", "sql:" + nss, "-n", "tawthiq-root", "-t", "CT,C,C", "-i", root}} {
-			if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
-				t.Fatalf("certutil %v: %v\n%s", args, err, out)
-			}
-		}
-	}
-	out, err := exec.Command(pdfsig, "-nssdir", "sql:"+nss, file).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "Signature is Valid") || !strings.Contains(string(out), "Certificate is Trusted") {
-		t.Fatalf("pdfsig does not find the signature of %s valid and trusted: %v\n%s", file, err, out)
 	}
 }

@@ -107,19 +107,8 @@ func TestServerSeal_L6(t *testing.T) {
 func pdfsigTrusts(t *testing.T, file, root string) {
 	t.Helper()
 	pdfsig := testpki.NeedTool(t, "pdfsig", "poppler-utils")
-	certutil := testpki.NeedTool(t, "certutil", "libnss3-tools")
-	nss := filepath.Join(t.TempDir(), "nss")
-	if err := os.Mkdir(nss, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(certutil, "-N", "-d", "sql:"+nss, "--empty-password").CombinedOutput(); err != nil {
-		t.Fatalf("certutil -N: %v\n%s", err, out)
-	}
-	if out, err := exec.Command(certutil, "-A", "-d", "sql:"+nss, "-n", "tawthiq-root", "-t", "CT,C,C", "-i", root).CombinedOutput(); err != nil {
-		t.Fatalf("certutil -A: %v\n%s", err, out)
-	}
-	out, err := exec.Command(pdfsig, "-nssdir", "sql:"+nss, file).CombinedOutput()
+	out, err := exec.Command(pdfsig, "-nssdir", testpki.NSSDB(t, t.TempDir(), root), file).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Signature is Valid") || !strings.Contains(string(out), "Certificate is Trusted") {
-		t.Fatalf("pdfsig does not find the signature valid and trusted: %v\n%s", err, out)
+		t.Fatalf("pdfsig does not find the signature of %s valid and trusted: %v\n%s", file, err, out)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/go-pdf/fpdf"
@@ -14,7 +13,6 @@ import (
 	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/revocation"
-	"github.com/tawthiq/tawthiq/internal/testpki"
 	"github.com/tawthiq/tawthiq/internal/validation"
 )
 
@@ -102,22 +100,7 @@ func TestSignAndVerify_L417_3(t *testing.T) {
 		"-content", doc, "-CAfile", root, "-purpose", "any", "-out", os.DevNull).CombinedOutput(); err != nil {
 		t.Fatalf("openssl cms -verify refuses our CAdES B-LT: %v\n%s", err, out)
 	}
-	pdfsig := testpki.NeedTool(t, "pdfsig", "poppler-utils")
-	certutil := testpki.NeedTool(t, "certutil", "libnss3-tools")
-	nss := filepath.Join(dir, "nss")
-	if err := os.Mkdir(nss, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(certutil, "-N", "-d", "sql:"+nss, "--empty-password").CombinedOutput(); err != nil {
-		t.Fatalf("certutil -N: %v\n%s", err, out)
-	}
-	if out, err := exec.Command(certutil, "-A", "-d", "sql:"+nss, "-n", "tawthiq-root", "-t", "CT,C,C", "-i", root).CombinedOutput(); err != nil {
-		t.Fatalf("certutil -A: %v\n%s", err, out)
-	}
-	out, err := exec.Command(pdfsig, "-nssdir", "sql:"+nss, pades.Out).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "Signature is Valid") || !strings.Contains(string(out), "Certificate is Trusted") {
-		t.Fatalf("pdfsig does not find our PAdES signature valid and trusted: %v\n%s", err, out)
-	}
+	pdfsigTrusts(t, pades.Out, root)
 
 	// Our validator, offline with the CSP's root and records.
 	cfg := Config{Data: e.data}
@@ -145,7 +128,7 @@ func TestSignAndVerify_L417_3(t *testing.T) {
 	waitPublished(t, e, serial)
 	again := cades
 	again.Out = filepath.Join(dir, "after-revocation.p7s")
-	_, err = RunSign(ctx, again)
+	_, err := RunSign(ctx, again)
 	if err == nil || errkind.As(err).Rule != law.L25 {
 		t.Fatalf("signing with a revoked certificate: %v, want a refusal under %s", err, law.L25)
 	}

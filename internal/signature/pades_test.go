@@ -7,9 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,25 +55,12 @@ func (f *fixture) pdfJudges(t *testing.T, b []byte, want int) string {
 	t.Helper()
 	qpdf := testpki.NeedTool(t, "qpdf", "qpdf")
 	pdfsig := testpki.NeedTool(t, "pdfsig", "poppler-utils")
-	certutil := testpki.NeedTool(t, "certutil", "libnss3-tools")
 	p := f.write(t, "signed.pdf", b)
 	if out, err := exec.Command(qpdf, "--check", p).CombinedOutput(); err != nil || strings.Contains(string(out), "WARNING") {
 		t.Fatalf("qpdf --check: %v\n%s", err, out)
 	}
-	nss := filepath.Join(f.dir, "nss")
-	if _, err := os.Stat(nss); err != nil {
-		root := testpki.WriteCerts(t, f.dir, "root.pem", f.h.Root.Cert)
-		if err := os.Mkdir(nss, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		for _, args := range [][]string{{"-N", "-d", "sql:" + nss, "--empty-password"},
-			{"-A", "-d", "sql:" + nss, "-n", "tawthiq-root", "-t", "CT,C,C", "-i", root}} {
-			if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
-				t.Fatalf("certutil %v: %v\n%s", args, err, out)
-			}
-		}
-	}
-	out, err := exec.Command(pdfsig, "-nssdir", "sql:"+nss, p).CombinedOutput()
+	nss := testpki.NSSDB(t, f.dir, testpki.WriteCerts(t, f.dir, "root.pem", f.h.Root.Cert))
+	out, err := exec.Command(pdfsig, "-nssdir", nss, p).CombinedOutput()
 	s := string(out)
 	if err != nil || strings.Count(s, "Signature is Valid.") != want || strings.Count(s, "Certificate is Trusted.") != want {
 		t.Fatalf("pdfsig does not find %d valid, trusted signatures: %v\n%s", want, err, s)

@@ -2,7 +2,6 @@ package validation_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/clock"
 	"github.com/tawthiq/tawthiq/internal/signature"
-	"github.com/tawthiq/tawthiq/internal/signature/cms"
 	"github.com/tawthiq/tawthiq/internal/testpki"
 	"github.com/tawthiq/tawthiq/internal/tsa"
 	"github.com/tawthiq/tawthiq/internal/validation"
@@ -39,23 +37,7 @@ func stampLate(t testing.TB, f *fixture, bb []byte, genTime time.Time) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd, err := signature.Parse(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := late.StampDigest(t.Context(), sha256.Sum256(sd.Signers[0].Signature))
-	if err != nil {
-		t.Fatal(err)
-	}
-	attr, err := cms.Attribute(cms.OIDSignatureTimeStampTok, tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cms.WithUnsignedAttribute(bb, attr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return withSignatureTimeStamp(t, bb, late)
 }
 
 // flip returns b with one bit of the last byte of the first occurrence of part changed.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/signature"
+	"github.com/tawthiq/tawthiq/internal/signature/pdf/pdftest"
 	"github.com/tawthiq/tawthiq/internal/testpki"
 )
 
@@ -112,6 +113,36 @@ func FuzzStatusAnswers(f *testing.F) {
 		}
 		if len(got) == 1 && (got[0].ThisUpdate.IsZero() || got[0].Revoked != !got[0].RevokedAt.IsZero()) {
 			t.Fatalf("an incoherent answer %+v", got[0])
+		}
+	})
+}
+
+// FuzzExtend: a malformed or foreign PDF or CMS never panics the extenders, which
+// read it before any TSA or status is asked for; what they return at the file's
+// own level is the file unchanged.
+func FuzzExtend(f *testing.F) {
+	fx := newFixture(f, keys.ECDSAP256)
+	for _, level := range []signature.Level{signature.BB, signature.BLTA} {
+		src := &testpki.RevocationSource{H: fx.h, At: fx.now.Add(2 * time.Second)}
+		sig, err := signature.SignCAdES(f.Context(), document, fx.signer, fx.chain, fx.ltOpts(true, level, src))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(sig)
+		pdf, err := signature.SignPAdES(f.Context(), pdftest.Document("Contrat", 0, level == signature.BB), fx.signer, fx.chain, fx.padesOpts(level))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(pdf)
+	}
+	f.Add([]byte("%PDF-1.7\n%%EOF\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// No stamper and no status source: only the reading and level logic run.
+		if out, err := signature.ExtendPAdES(t.Context(), b, signature.BB, signature.ExtendOptions{}); err == nil && !bytes.Equal(out, b) {
+			t.Fatal("ExtendPAdES at the file's own level changed it")
+		}
+		if out, err := signature.ExtendCAdES(t.Context(), b, document, signature.BB, signature.ExtendOptions{}); err == nil && !bytes.Equal(out, b) {
+			t.Fatal("ExtendCAdES at the file's own level changed it")
 		}
 	})
 }

@@ -84,4 +84,13 @@ func TestExtendCLIRefusals_L9(t *testing.T) {
 	if got, _ := os.ReadFile(same); !bytes.Equal(got, bt) {
 		t.Fatal("extending to the file's own level changed it")
 	}
+	// verify tells when the B-T's date must be renewed: when its TSA's path ends.
+	end := h.TSA.Cert.NotAfter
+	if h.Root.Cert.NotAfter.Before(end) {
+		end = h.Root.Cert.NotAfter
+	}
+	out, _ = cli("verify", signed, "--roots", testpki.WriteCerts(t, dir, "root.pem", h.Root.Cert))
+	if want := "renew before: " + end.UTC().Format(time.RFC3339); !strings.Contains(out, want) {
+		t.Errorf("verify does not say %q:\n%s", want, out)
+	}
 }

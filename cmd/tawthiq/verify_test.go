@@ -119,6 +119,9 @@ func TestVerifyCLI_L417_3(t *testing.T) {
 	if txt, err := exec.Command(pdftotext, pdf, "-").Output(); err != nil || !strings.Contains(string(txt), "TOTAL-PASSED") || !strings.Contains(string(txt), "L-417-3") {
 		t.Errorf("pdftotext does not read the indication and the rule in the French PDF report: %v\n%s", err, txt)
 	}
+	if strings.Contains(out, "renew before") {
+		t.Errorf("no time-stamp proves this signature's date, yet verify says to renew it:\n%s", out)
+	}
 	if !strings.Contains(out, "yes L-417-3") || !strings.Contains(out, "no  L-425") {
 		t.Errorf("the conclusions should grant the presumption (L-417-3) but no proven date (L-425, no time-stamp):\n%s", out)
 	}

@@ -19,10 +19,13 @@ import (
 type PDFReport struct {
 	// Indication is the document's: FORMAT_FAILURE for an unreadable file,
 	// else the worst of its signatures' (each judged on the revision it signed).
-	Indication    Indication     `json:"indication"`
-	SubIndication SubIndication  `json:"subIndication,omitempty"`
-	Reason        string         `json:"reason"`
-	Level         string         `json:"level,omitempty"` // the lowest PAdES level among the signatures: B-B, B-T, B-LT or B-LTA
+	Indication    Indication    `json:"indication"`
+	SubIndication SubIndication `json:"subIndication,omitempty"`
+	Reason        string        `json:"reason"`
+	Level         string        `json:"level,omitempty"` // the lowest PAdES level among the signatures: B-B, B-T, B-LT or B-LTA
+	// RenewBefore is the earliest of the signatures' RenewBefore: extend the
+	// document (a new document time-stamp) before then to keep its dates.
+	RenewBefore   time.Time      `json:"renewBefore,omitzero"`
 	Revisions     int            `json:"revisions"`
 	ValidationAt  time.Time      `json:"validationTime"`
 	Signatures    []PDFSignature `json:"signatures"`
@@ -124,6 +127,11 @@ func ValidatePAdES(ctx context.Context, doc []byte, opts Options) PDFReport {
 		return r.formatFailure("the PDF carries no signature")
 	}
 	r.levels(dss)
+	for _, s := range r.Signatures {
+		if e := s.Report.RenewBefore; !e.IsZero() && (r.RenewBefore.IsZero() || e.Before(r.RenewBefore)) {
+			r.RenewBefore = e
+		}
+	}
 	r.judge()
 	return r
 }

@@ -107,6 +107,7 @@ func makePOEFiles(t *testing.T, f *fixture, stamper, renewer signature.Stamper, 
 // the time-stamps over it, the latest last.
 type poeResult struct {
 	r      validation.Report
+	pdf    *validation.PDFReport  // the document's report, for a PDF
 	stamps []validation.TimeStamp // the signature time-stamp, then the archive or document time-stamps
 	js     []byte
 }
@@ -128,7 +129,7 @@ func validatePOE(t *testing.T, file []byte, pades bool, opts validation.Options)
 	if len(p.Signatures) != 1 {
 		t.Fatalf("%d signatures\n%s", len(p.Signatures), js)
 	}
-	out := poeResult{r: p.Signatures[0].Report, js: js}
+	out := poeResult{r: p.Signatures[0].Report, js: js, pdf: &p}
 	if out.r.TimeStamp != nil {
 		out.stamps = append(out.stamps, *out.r.TimeStamp)
 	}
@@ -136,6 +137,23 @@ func validatePOE(t *testing.T, file []byte, pades bool, opts validation.Options)
 		out.stamps = append(out.stamps, d.TimeStamp)
 	}
 	return out
+}
+
+// pathEnd is when a TSA certificate issued by the fixture's root stops chaining.
+func (f *fixture) pathEnd(tsaCert *x509.Certificate) time.Time {
+	if root := f.h.Root.Cert.NotAfter; root.Before(tsaCert.NotAfter) {
+		return root.UTC()
+	}
+	return tsaCert.NotAfter.UTC()
+}
+
+// renewBefore checks the date by which the report says to renew, for the
+// signature and, for a PDF, the document.
+func (got poeResult) renewBefore(t *testing.T, want time.Time) {
+	t.Helper()
+	if !got.r.RenewBefore.Equal(want) || got.pdf != nil && !got.pdf.RenewBefore.Equal(want) {
+		t.Errorf("renew before %s, want %s\n%s", got.r.RenewBefore, want, got.js)
+	}
 }
 
 // poeWant is the expected outcome of one POE case.
@@ -199,9 +217,11 @@ func (w poeWant) check(t *testing.T, got poeResult, signedAt, now time.Time) {
 func TestTimeStampExpiryAndRenewal_L425(t *testing.T) {
 	f := newFixture(t)
 	const year = 365 * 24 * time.Hour
-	short := newTSA(t, f, "tsa-short", year)
+	short, long := newTSA(t, f, "tsa-short", year), newTSA(t, f, "tsa-long", 10*year)
 	renewedAt := f.now.Add(300 * 24 * time.Hour)
-	files := makePOEFiles(t, f, short.at(t, f.now.Add(1500*time.Millisecond)), newTSA(t, f, "tsa-long", 10*year).at(t, renewedAt), renewedAt)
+	files := makePOEFiles(t, f, short.at(t, f.now.Add(1500*time.Millisecond)), long.at(t, renewedAt), renewedAt)
+	// Until the path of the latest time-stamp ends: its TSA's or the root's notAfter.
+	shortEnd, longEnd := f.pathEnd(short.cert), f.pathEnd(long.cert)
 	// A signature time-stamp added after the renewal, back-dated with the short TSA's key: no archive time-stamp indexes it.
 	backDated := withSignatureTimeStamp(t, files.cadesRenewed, short.at(t, f.now.Add(time.Second)))
 	now := f.now.Add(3 * year) // after the short TSA's and the signer's certificates expired
@@ -216,19 +236,21 @@ func TestTimeStampExpiryAndRenewal_L425(t *testing.T) {
 		pades bool
 		now   time.Time
 		want  poeWant
+		renew time.Time // the report's renewBefore; zero when no time-stamp proves the date
 	}{
-		{"CAdES B-LTA, before the TSA expired", files.cades, false, renewedAt, passed},
-		{"CAdES B-LTA, after the TSA expired", files.cades, false, now, lost},
-		{"CAdES B-LTA renewed before, after the TSA expired", files.cadesRenewed, false, now, passed},
+		{"CAdES B-LTA, before the TSA expired", files.cades, false, renewedAt, passed, shortEnd},
+		{"CAdES B-LTA, after the TSA expired", files.cades, false, now, lost, time.Time{}},
+		{"CAdES B-LTA renewed before, after the TSA expired", files.cadesRenewed, false, now, passed, longEnd},
 		{"CAdES B-LTA renewed, then an unindexed back-dated signature time-stamp", backDated, false, now,
-			poeWant{validation.TotalPassed, "", validation.ByTimeStamp, "", "signature-time-stamp 2 ignored: its TSA certificate expired"}},
-		{"PAdES B-LTA, before the TSA expired", files.pades, true, renewedAt, passed},
-		{"PAdES B-LTA, after the TSA expired", files.pades, true, now, lost},
-		{"PAdES B-LTA renewed before, after the TSA expired", files.padesRenewed, true, now, passed},
+			poeWant{validation.TotalPassed, "", validation.ByTimeStamp, "", "signature-time-stamp 2 ignored: its TSA certificate expired"}, longEnd},
+		{"PAdES B-LTA, before the TSA expired", files.pades, true, renewedAt, passed, shortEnd},
+		{"PAdES B-LTA, after the TSA expired", files.pades, true, now, lost, time.Time{}},
+		{"PAdES B-LTA renewed before, after the TSA expired", files.padesRenewed, true, now, passed, longEnd},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := validatePOE(t, tc.file, tc.pades, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: tc.now})
 			tc.want.check(t, got, f.now, tc.now)
+			got.renewBefore(t, tc.renew)
 		})
 	}
 }
@@ -245,7 +267,8 @@ func TestTimeStampRevocationAndRenewal_L425(t *testing.T) {
 	f := newFixture(t)
 	day := 24 * time.Hour
 	renewedAt := f.now.Add(5 * day)
-	files := makePOEFiles(t, f, f.tsa, newTSA(t, f, "tsa-second", 5*365*day).at(t, renewedAt), renewedAt)
+	second := newTSA(t, f, "tsa-second", 5*365*day)
+	files := makePOEFiles(t, f, f.tsa, second.at(t, renewedAt), renewedAt)
 	now := f.now.Add(30 * day)
 	tsaRevoked := map[string]time.Time{f.h.TSA.Cert.SerialNumber.String(): f.now.Add(10 * day)}
 	bothRevoked := map[string]time.Time{f.h.TSA.Cert.SerialNumber.String(): f.now.Add(10 * day), f.chain[0].SerialNumber.String(): f.now.Add(20 * day)}
@@ -262,15 +285,17 @@ func TestTimeStampRevocationAndRenewal_L425(t *testing.T) {
 			file    []byte
 			revoked map[string]time.Time
 			want    poeWant
+			renew   time.Time
 		}{
-			{"TSA revoked: the date is only claimed", made, tsaRevoked, lostDate},
-			{"TSA and signer revoked", made, bothRevoked, lost},
-			{"renewed before, TSA and signer revoked", renewed, bothRevoked, passed},
+			{"TSA revoked: the date is only claimed", made, tsaRevoked, lostDate, time.Time{}},
+			{"TSA and signer revoked", made, bothRevoked, lost, time.Time{}},
+			{"renewed before, TSA and signer revoked", renewed, bothRevoked, passed, f.pathEnd(second.cert)},
 		} {
 			t.Run(map[bool]string{false: "CAdES/", true: "PAdES/"}[pades]+tc.name, func(t *testing.T) {
 				got := validatePOE(t, tc.file, pades, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: now,
 					Status: status{revoked: tc.revoked}})
 				tc.want.check(t, got, f.now, now)
+				got.renewBefore(t, tc.renew)
 			})
 		}
 	}

@@ -70,8 +70,12 @@ type Report struct {
 	TimeStamp     *TimeStamp    `json:"timeStamp,omitempty"`
 	// ArchiveTimeStamps are the archive-time-stamp-v3 attributes, each validated (B-LTA).
 	ArchiveTimeStamps []TimeStamp `json:"archiveTimeStamps,omitempty"`
-	Qualified         bool        `json:"qualified"`
-	QualifiedWhy      string      `json:"qualifiedReason"`
+	// RenewBefore is when the time-stamps ProvenTime rests on stop proving it (the
+	// earliest ValidUntil of those no later one covers): the signature must be
+	// extended (renewed, B-LTA) before then to keep its date; zero when no time-stamp proves it.
+	RenewBefore  time.Time `json:"renewBefore,omitzero"`
+	Qualified    bool      `json:"qualified"`
+	QualifiedWhy string    `json:"qualifiedReason"`
 	// TrustService is what the trusted lists say of the CA that decided
 	// Qualified, at the proven time; null when no list was consulted.
 	TrustService *TrustService `json:"trustService,omitempty"`
@@ -109,6 +113,9 @@ type TimeStamp struct {
 	// else the validation time; zero when the token failed before.
 	JudgedAt  time.Time `json:"judgedAt,omitzero"`
 	JudgedWhy string    `json:"judgedReason,omitempty"` // why JudgedAt, in plain words
+	// ValidUntil is the earliest notAfter on its TSA's path, when trusted: judged
+	// at the validation time, it proves nothing after it unless a later time-stamp covers it.
+	ValidUntil time.Time `json:"validUntil,omitzero"`
 	// Qualified: trusted, carries the EN 319 422 esi4-qtstStatement-1 statement
 	// and, when trusted lists are given, its TSA was a granted TSA/QTST at genTime.
 	Qualified    bool          `json:"qualified"`
@@ -116,6 +123,7 @@ type TimeStamp struct {
 	TrustService *TrustService `json:"trustService,omitempty"` // the lists' answer on the TSA; null when none was consulted
 	Ignored      string        `json:"ignored,omitempty"`
 	kind         string        // kindSignature, kindArchive or kindDocument: how JudgedWhy names it
+	uncovered    bool          // judged at the validation time: no later time-stamp covers it
 }
 
 // Conclusion is one legal conclusion and the rule behind it.

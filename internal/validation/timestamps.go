@@ -83,8 +83,8 @@ func (v *validator) checkTimeStamp(token []byte, want imprinter, covers []TimeSt
 		out.Ignored = "the TSA does not chain to a trusted root at its genTime: " + err.Error()
 		return out, nil
 	}
-	at, why := v.judgeTime(t.GenTime, covers)
-	out.JudgedAt, out.JudgedWhy = at.UTC(), why
+	at, why, covered := v.judgeTime(t.GenTime, covers)
+	out.JudgedAt, out.JudgedWhy, out.uncovered = at.UTC(), why, !covered
 	if at.After(t.GenTime) {
 		// EN 319 102-1 §5.6.2.4: the path must still hold when a proof of existence covers the token.
 		o.CurrentTime = at
@@ -100,6 +100,7 @@ func (v *validator) checkTimeStamp(token []byte, want imprinter, covers []TimeSt
 		return out, nil
 	}
 	out.Trusted = true
+	out.ValidUntil = pathEnd(chains[0])
 	out.Qualified, out.QualifiedWhy, out.TrustService = v.qualifiedTSA(token, t.Signer, t.GenTime)
 	return out, t
 }
@@ -108,7 +109,7 @@ func (v *validator) checkTimeStamp(token []byte, want imprinter, covers []TimeSt
 // 319 102-1 §5.6.2.4, §5.6.3): the earliest genTime, not before its own, of a
 // usable time-stamp in covers; with none, the validation time, the only proof
 // that the token existed. why says which, in the report's words.
-func (v *validator) judgeTime(genTime time.Time, covers []TimeStamp) (time.Time, string) {
+func (v *validator) judgeTime(genTime time.Time, covers []TimeStamp) (at time.Time, why string, covered bool) {
 	var poe *TimeStamp
 	for i := range covers {
 		c := &covers[i]
@@ -118,9 +119,42 @@ func (v *validator) judgeTime(genTime time.Time, covers []TimeStamp) (time.Time,
 	}
 	if poe == nil {
 		return maxTime(genTime, v.r.ValidationAt), "no later usable time-stamp covers it: only the validation time " +
-			ts(v.r.ValidationAt) + " proves it existed"
+			ts(v.r.ValidationAt) + " proves it existed", false
 	}
-	return poe.GenTime, fmt.Sprintf("the %s from %s generated at %s covers it and proves it existed then", poe.kind, poe.TSA, ts(poe.GenTime))
+	return poe.GenTime, fmt.Sprintf("the %s from %s generated at %s covers it and proves it existed then", poe.kind, poe.TSA, ts(poe.GenTime)), true
+}
+
+// pathEnd is the earliest notAfter on a TSA's path: past it, the path no longer
+// holds at the validation time.
+func pathEnd(chain []*x509.Certificate) time.Time {
+	end := chain[0].NotAfter
+	for _, c := range chain[1:] {
+		if c.NotAfter.Before(end) {
+			end = c.NotAfter
+		}
+	}
+	return end.UTC()
+}
+
+// renewBefore is when the time-stamps a signature's proven time rests on stop
+// proving it: the earliest end of a usable time-stamp nothing later covers,
+// among its signature and archive time-stamps and the document time-stamps poe.
+func (v *validator) renewBefore(poe []TimeStamp) time.Time {
+	if v.r.ProvenBy == ByValidationTime {
+		return time.Time{}
+	}
+	var all []TimeStamp
+	if v.r.TimeStamp != nil {
+		all = append(all, *v.r.TimeStamp)
+	}
+	all = append(append(all, v.r.ArchiveTimeStamps...), poe...)
+	var end time.Time
+	for _, t := range all {
+		if t.usable() && t.uncovered && (end.IsZero() || t.ValidUntil.Before(end)) {
+			end = t.ValidUntil
+		}
+	}
+	return end
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -233,6 +233,7 @@ func (v *validator) run(ctx context.Context, der, content []byte, poe []TimeStam
 	v.bestSignatureTime(si, archives, poe)
 	v.proveByArchive()
 	v.documentTimeStamps(poe)
+	v.r.RenewBefore = v.renewBefore(poe)
 	at := v.r.ProvenTime
 	if c := v.r.ClaimedTime; c != nil && v.r.ProvenBy == ByTimeStamp && c.After(at) {
 		v.warn("the claimed signing time %s is after the time-stamp's %s: the claim is wrong (L-425: only the proven date counts)", ts(*c), ts(at))

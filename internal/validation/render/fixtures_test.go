@@ -13,6 +13,7 @@ import (
 var (
 	signedAt    = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 	validatedAt = time.Date(2026, 5, 2, 16, 0, 0, 0, time.UTC)
+	renewBy     = time.Date(2031, 3, 14, 0, 0, 0, 0, time.UTC) // the TSA path's end
 )
 
 // xssName is a subject name that tries to inject markup into the HTML page.
@@ -44,7 +45,9 @@ func reportQualified() validation.Report {
 		TimeStamp: &validation.TimeStamp{
 			GenTime: signedAt, TSA: "CN=Tawthiq TSA 1,O=Tawthiq,C=MA", Trusted: true, Qualified: true,
 			JudgedAt: validatedAt, JudgedWhy: "no later usable time-stamp covers it: only the validation time proves it existed",
+			ValidUntil: renewBy,
 		},
+		RenewBefore:  renewBy,
 		Qualified:    true,
 		QualifiedWhy: "qualified certificate for an electronic signature (QcType esign) issued by an approved CSP per configured roots",
 		Conclusions: []validation.Conclusion{

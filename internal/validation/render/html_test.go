@@ -57,13 +57,16 @@ func TestHTML(t *testing.T) {
 	d := sampleDocument()
 	phrases := map[string][]string{
 		"en": {"This signature is a qualified electronic signature, presumed reliable (DOC 417-3).",
+			"Renew before (tawthiq extend)", "2031-03-14",
 			"it has the force of a certified signature with a certain date",
 			"This signature is NOT valid: the document was changed after it was signed",
 			"could be neither confirmed nor rejected: the signer's certificate has been revoked"},
 		"fr": {"Cette signature est une signature électronique qualifiée, présumée fiable (DOC art. 417-3).",
+			"À renouveler avant le",
 			"Cette signature n'est PAS valide : le document a été modifié après sa signature",
 			"n'a pu être ni confirmée ni rejetée"},
 		"ar": {"هذا التوقيع توقيع إلكتروني مؤهل، يفترض فيه أنه موثوق به (الفصل 417-3 من ق.ل.ع).",
+			"يجب التجديد قبل",
 			"هذا التوقيع غير صحيح: غيرت الوثيقة بعد توقيعها",
 			"تعذر تأكيد هذا التوقيع أو رفضه"},
 	}

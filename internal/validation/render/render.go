@@ -133,6 +133,7 @@ func (t *texts) timeStampFields(x validation.TimeStamp) []field {
 		{Label: t.TSQualified, Value: t.yesNo(x.Qualified)},
 		{Label: t.TSJudgedAt, Value: stamp(x.JudgedAt), Code: true},
 		{Label: t.TSJudgedWhy, Value: x.JudgedWhy},
+		{Label: t.ValidUntil, Value: stamp(x.ValidUntil), Code: true},
 		{Label: t.TSIgnored, Value: x.Ignored},
 	})
 }
@@ -197,6 +198,7 @@ func buildSignature(t *texts, r validation.Report, n, of int) sigView {
 		{Label: t.ProvenBy, Value: provenBy},
 		{Label: t.ClaimedTime, Value: claimed, Code: r.ClaimedTime != nil},
 		{Label: t.ValidationTime, Value: stamp(r.ValidationAt), Code: true},
+		{Label: t.RenewBefore, Value: stamp(r.RenewBefore), Code: true},
 	})})
 
 	ts := section{Title: t.TimeStamp}

@@ -33,7 +33,7 @@ type texts struct {
 	ValidFrom, ValidUntil                                                 string
 	Time, ProvenTime, ProvenBy, ClaimedTime, None, ValidationTime         string
 	TimeStamp, NoTimeStamp, TSTime, TSA, Trusted, TSQualified, TSIgnored  string
-	TSJudgedAt, TSJudgedWhy                                               string
+	TSJudgedAt, TSJudgedWhy, RenewBefore                                  string
 	ArchiveTimeStamps                                                     string
 	Qualification, Qualified, QualifiedWhy, Chain, Warnings, Conclusions  string
 	Holds, HoldsNot, Detail, Yes, No                                      string
@@ -111,6 +111,7 @@ var textEN = texts{
 	TSIgnored:         "Not used, because",
 	TSJudgedAt:        "Its authority's certificates checked at",
 	TSJudgedWhy:       "Checked at that time, because",
+	RenewBefore:       "Renew before (tawthiq extend), or the date is no longer proven",
 	ArchiveTimeStamps: "Archive time-stamps (long-term preservation)",
 	Qualification:     "Qualification",
 	Qualified:         "Qualified signature",
@@ -218,6 +219,7 @@ var textFR = texts{
 	TSIgnored:         "Non retenu, parce que (en anglais)",
 	TSJudgedAt:        "Certificats de l'autorité vérifiés au",
 	TSJudgedWhy:       "Vérifiés à cette date, parce que (en anglais)",
+	RenewBefore:       "À renouveler avant le (tawthiq extend), sinon la date n'est plus prouvée",
 	ArchiveTimeStamps: "Horodatages d'archivage (conservation à long terme)",
 	Qualification:     "Qualification",
 	Qualified:         "Signature qualifiée",
@@ -325,6 +327,7 @@ var textAR = texts{
 	TSIgnored:         "لم يعتمد، لأن (بالإنجليزية)",
 	TSJudgedAt:        "تاريخ التحقق من شهادات السلطة",
 	TSJudgedWhy:       "تم التحقق في ذلك التاريخ لأن (بالإنجليزية)",
+	RenewBefore:       "يجب التجديد قبل (tawthiq extend)، وإلا لم يعد التاريخ ثابتا",
 	ArchiveTimeStamps: "أختام زمنية للأرشفة (الحفظ الطويل الأمد)",
 	Qualification:     "التأهيل",
 	Qualified:         "توقيع مؤهل",

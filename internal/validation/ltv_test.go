@@ -94,6 +94,9 @@ func TestLongTermCorpus(t *testing.T) {
 	revokedBefore := revocationData(t, &testpki.RevocationSource{H: f.h, At: f.now.Add(90 * time.Minute),
 		Revoked: map[string]time.Time{holder.SerialNumber.String(): f.now.Add(-time.Minute)}}, holder, f.chain[1])
 	revokedBefore.CRLs = append(revokedBefore.CRLs, caGood.CRLs...)
+	// Issued 500 ms before the time-stamp, in its second: CRL times are whole seconds.
+	sameSecond := revocationData(t, &testpki.RevocationSource{H: f.h, At: genTime.Truncate(time.Second)}, holder, f.chain[1])
+	sameSecond.CRLs = append(sameSecond.CRLs, revocationData(t, &testpki.RevocationSource{H: f.h, At: genTime.Truncate(time.Second)}, f.chain[1], f.h.Root.Cert).CRLs...)
 	forged := revocationData(t, &testpki.RevocationSource{H: other.h, At: f.now.Add(90 * time.Minute)}, holder, f.chain[1])
 	forged.CRLs = append(forged.CRLs, caGood.CRLs...)
 
@@ -141,6 +144,7 @@ func TestLongTermCorpus(t *testing.T) {
 			want{validation.TotalFailed, validation.SigCryptoFailure, "B-LTA", validation.ByValidationTime, ""}},
 		{"B-LTA, unknown CA", blta, document, []*x509.Certificate{other.h.Root.Cert}, nil, signature.ValidationData{}, later,
 			want{validation.Indeterminate, validation.NoCertificateChainFound, "B-LTA", validation.ByValidationTime, ""}},
+		{"B-T, status issued in the time-stamp's second (offline CRL in Extra)", bt, document, roots, nil, sameSecond, later, passed("B-T")},
 		{"B-T, revoked after the time-stamp (offline CRL in Extra)", bt, document, roots, nil, revokedLater, later,
 			want{validation.TotalPassed, "", "B-T", validation.ByTimeStamp, "revoked at"}},
 		{"B-T, revoked before the signing time (offline CRL in Extra)", bt, document, roots, nil, revokedBefore, later,

@@ -123,8 +123,11 @@ func (v *validator) status(cert, issuer *x509.Certificate, at time.Time) (revoke
 			revoked, revokedAt = true, t
 		}
 	}
+	// CRL and OCSP times are whole seconds (RFC 5280 §5.1.2.4, RFC 6960 §4.2.2.1):
+	// an answer given in the second of at, after a time-stamp of that second, counts.
+	sec := at.Truncate(time.Second)
 	for _, a := range signature.StatusAnswers(cert, issuer, v.crls, v.ocsps) {
-		if a.Revoked || !a.ThisUpdate.Before(at) {
+		if a.Revoked || !a.ThisUpdate.Before(sec) {
 			note(a.Revoked, a.RevokedAt)
 			known = true
 		}

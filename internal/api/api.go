@@ -162,6 +162,8 @@ type Deps struct {
 	// sent to be sealed (0: DefaultMaxDocumentBytes).
 	Seals            Sealer
 	MaxDocumentBytes int64
+	// Extender extends signed files with the CSP's own TSA; MaxDocumentBytes bounds them too.
+	Extender Extender
 	// Contracts runs offers, orders and their acknowledgements (L-65-4, L-65-5, L-443).
 	Contracts Contracts
 	// Cessation runs the CSP's cessation of activity (L-23).

@@ -92,6 +92,8 @@ func (s *server) routes() []route {
 		{Method: "GET", Pattern: "/api/v1/holders/{id}/records", Roles: anyUser, Handle: s.holderRecords},
 		// The seal service checks that the user is one the organisation authorised (L-6).
 		{Method: "POST", Pattern: "/api/v1/seals/{name}", Roles: anyUser, Handle: s.applySeal},
+		// Anyone holding a signed file may have it extended with the CSP's TSA (L-417-3).
+		{Method: "POST", Pattern: "/api/v1/extend", Roles: anyUser, Handle: s.extend},
 
 		// The national authority's register (L-15): its administrators write, its auditors read.
 		{Method: "GET", Pattern: "/api/v1/authority/csps", Roles: adminAuditor, Handle: s.authorityCSPs},

@@ -304,6 +304,12 @@ func (a *App) load(ctx context.Context) error {
 		}
 		sealer = a.Seals
 	}
+	var ext api.Extender // a nil *extender must not become a non-nil interface
+	if a.TSA != nil {
+		if ext, err = a.newExtender(auths); err != nil {
+			return err
+		}
+	}
 	a.Orders = a.newOrders(csp)
 	a.Contracts = a.newContracts()
 	apiHandler := api.New(api.Deps{
@@ -311,7 +317,7 @@ func (a *App) load(ctx context.Context) error {
 		Clock: a.opts.Clock, Logger: a.opts.Logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		CACerts:     func(name string) ([]byte, bool) { d, ok := a.caDER[name]; return d, ok },
 		Revocations: a.Revoke, CRLs: a.Revoke, Directory: a.Directory, Notices: a.Notify,
-		Seals: sealer, Authority: a.Authority, Orders: a.Orders,
+		Seals: sealer, Extender: ext, Authority: a.Authority, Orders: a.Orders,
 		Contracts: a.Contracts,
 		Cessation: a.Cessation,
 		Insurance: a.Duties.Insurance, Breaches: a.Duties.Breaches, DataChanges: a.Duties.DataChanges,

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/ocsp"
 	"github.com/tawthiq/tawthiq/internal/revocation"
 	"github.com/tawthiq/tawthiq/internal/seal"
@@ -76,7 +78,7 @@ type localRevocation struct {
 	ocsp     *ocsp.Service
 	crls     *revocation.Service
 	base     string
-	fallback *fetcher
+	fallback *fetcher // others' certificates; nil: refused, the server fetching no URL a file names
 }
 
 func (l localRevocation) Revocation(ctx context.Context, cert, issuer *x509.Certificate) (crls, ocsps [][]byte, err error) {
@@ -104,6 +106,10 @@ func (l localRevocation) Revocation(ctx context.Context, cert, issuer *x509.Cert
 		if l, err := x509.ParseRevocationList(der); err == nil && l.CheckSignatureFrom(issuer) == nil {
 			return [][]byte{der}, nil, nil
 		}
+	}
+	if l.fallback == nil {
+		return nil, nil, errkind.New(errkind.Invalid, law.L25, "%s is not a certificate of this CSP: the server gives only its own certificates' status (extend the file with `tawthiq extend`, which asks each CSP)",
+			cert.Subject.CommonName)
 	}
 	return l.fallback.Revocation(ctx, cert, issuer)
 }

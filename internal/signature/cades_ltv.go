@@ -65,7 +65,9 @@ func gatherLTV(ctx context.Context, opts Options, chain []*x509.Certificate, tok
 // fetchStatus asks src for c's revocation data and refuses it unless it shows c not revoked at at.
 func fetchStatus(ctx context.Context, src RevocationSource, c, issuer *x509.Certificate, at time.Time, rule law.ID) (crls, ocsps [][]byte, err error) {
 	crls, ocsps, err = src.Revocation(ctx, c, issuer)
-	if err != nil {
+	if errkind.Is(err, errkind.Invalid) {
+		return nil, nil, err // the source refuses this certificate: not an outage to retry
+	} else if err != nil {
 		return nil, nil, errkind.Wrap(errkind.Unavailable, err, "the revocation data of %s could not be gathered", c.Subject.CommonName)
 	}
 	if err := judgeStatus(c, StatusAnswers(c, issuer, crls, ocsps), at, rule); err != nil {

@@ -39,15 +39,9 @@ func (s *server) extend(w http.ResponseWriter, r *http.Request, u *access.User) 
 		return notWired("signature extension")
 	}
 	q := r.URL.Query()
-	level := signature.BLTA
-	switch strings.ToUpper(q.Get("level")) {
-	case "", "B-LTA":
-	case "B-T":
-		level = signature.BT
-	case "B-LT":
-		level = signature.BLT
-	default:
-		return errkind.New(errkind.Invalid, law.L417_3, "level must be B-T, B-LT or B-LTA")
+	level, err := levelParam(q.Get("level"), signature.BLTA, signature.BT)
+	if err != nil {
+		return err
 	}
 	format := strings.ToLower(q.Get("format"))
 	if format != "" && format != "pades" && format != "cades" {
@@ -67,8 +61,5 @@ func (s *server) extend(w http.ResponseWriter, r *http.Request, u *access.User) 
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", res.ContentType)
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(res.Bytes)
-	return err
+	return writeDocument(w, res.ContentType, res.Bytes)
 }

@@ -32,17 +32,9 @@ func (s *server) applySeal(w http.ResponseWriter, r *http.Request, u *access.Use
 		return notWired("seals")
 	}
 	q := r.URL.Query()
-	level := signature.BT
-	switch strings.ToUpper(q.Get("level")) {
-	case "", "B-T":
-	case "B-B":
-		level = signature.BB
-	case "B-LT":
-		level = signature.BLT
-	case "B-LTA":
-		level = signature.BLTA
-	default:
-		return errkind.New(errkind.Invalid, law.L417_3, "level must be B-B, B-T, B-LT or B-LTA")
+	level, err := levelParam(q.Get("level"), signature.BT, signature.BB)
+	if err != nil {
+		return err
 	}
 	doc, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -55,8 +47,28 @@ func (s *server) applySeal(w http.ResponseWriter, r *http.Request, u *access.Use
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", res.ContentType)
+	return writeDocument(w, res.ContentType, res.Bytes)
+}
+
+// levelParam reads a ?level= of at least least (def when empty).
+func levelParam(v string, def, least signature.Level) (signature.Level, error) {
+	if v == "" {
+		return def, nil
+	}
+	var names []string
+	for l := least; l <= signature.BLTA; l++ {
+		if strings.EqualFold(v, l.String()) {
+			return l, nil
+		}
+		names = append(names, l.String())
+	}
+	return 0, errkind.New(errkind.Invalid, law.L417_3, "level must be %s", strings.Join(names, ", "))
+}
+
+// writeDocument answers with a whole file.
+func writeDocument(w http.ResponseWriter, contentType string, b []byte) error {
+	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(res.Bytes)
+	_, err := w.Write(b)
 	return err
 }

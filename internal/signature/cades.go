@@ -283,30 +283,51 @@ func assemble(content []byte, detached bool, data ltv, digestHash crypto.Hash, a
 	if archived && digestHash != crypto.SHA256 {
 		algs = append(algs, digestAlgorithm(crypto.SHA256))
 	}
+	var v, encap cryptobyte.Builder
+	// Version 1: id-data, issuerAndSerialNumber, no attribute certificates, no other formats.
+	v.AddASN1Int64(1)
+	encap.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // EncapsulatedContentInfo
+		b.AddASN1ObjectIdentifier(cms.OIDData)
+		if !detached {
+			b.AddASN1(tagExplicit0, func(b *cryptobyte.Builder) {
+				b.AddASN1OctetString(content)
+			})
+		}
+	})
+	version, err := v.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	encapDER, err := encap.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return signedData(version, encapDER, algs, data.certs, data.revs, fields, unsigned)
+}
+
+// signedData writes the ContentInfo of a SignedData with one SignerInfo (RFC
+// 5652 §5.1): version and encapContentInfo as encoded, fields the SignerInfo's
+// up to its unsigned attributes, every SET in DER order.
+func signedData(version, encap []byte, algs, certs, revs [][]byte, fields []byte, unsigned [][]byte) ([]byte, error) {
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // ContentInfo
 		b.AddASN1ObjectIdentifier(cms.OIDSignedData)
-		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+		b.AddASN1(tagExplicit0, func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // SignedData
-				b.AddASN1Int64(1) // id-data, issuerAndSerialNumber, no attribute certificates, no other formats
+				b.AddBytes(version)
 				addSet(b, cbasn1.SET, algs)
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // EncapsulatedContentInfo
-					b.AddASN1ObjectIdentifier(cms.OIDData)
-					if !detached {
-						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-							b.AddASN1OctetString(content)
-						})
-					}
-				})
-				addSet(b, cbasn1.Tag(0).Constructed().ContextSpecific(), data.certs)
-				if len(data.revs) > 0 {
-					addSet(b, cbasn1.Tag(1).Constructed().ContextSpecific(), data.revs)
+				b.AddBytes(encap)
+				if len(certs) > 0 {
+					addSet(b, tagExplicit0, certs)
+				}
+				if len(revs) > 0 {
+					addSet(b, tagImplicit1, revs)
 				}
 				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { // SignerInfos
 					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 						b.AddBytes(fields)
 						if len(unsigned) > 0 {
-							addSet(b, cbasn1.Tag(1).Constructed().ContextSpecific(), unsigned)
+							addSet(b, tagImplicit1, unsigned)
 						}
 					})
 				})

@@ -123,7 +123,7 @@ func freshAnswer(c, issuer *x509.Certificate, d ValidationData, at time.Time) bo
 		if a.Revoked && !a.RevokedAt.After(at) {
 			return false
 		}
-		fresh = fresh || !a.ThisUpdate.Before(at)
+		fresh = fresh || a.IssuedSince(at)
 	}
 	return fresh
 }
@@ -139,8 +139,8 @@ func certsOf(ders [][]byte) []*x509.Certificate {
 	return out
 }
 
-// signerCert returns the certificate sid names (RFC 5652 §5.3), nil if none.
-func signerCert(certs []*x509.Certificate, sid []byte) *x509.Certificate {
+// SignerCertificate returns the certificate a SignerIdentifier names (RFC 5652 §5.3), nil if none.
+func SignerCertificate(certs []*x509.Certificate, sid []byte) *x509.Certificate {
 	for _, c := range certs {
 		if len(sid) > 0 && sid[0] == 0x80 { // [0] SubjectKeyIdentifier
 			if len(c.SubjectKeyId) > 0 && bytes.Equal(cms.Contents(sid), c.SubjectKeyId) {
@@ -164,7 +164,7 @@ func checkIntact(sd *SignedData, si *SignerInfo, signed []byte) (*x509.Certifica
 	if si.SignedAttrs == nil || si.MessageDigest == nil {
 		return nil, errkind.New(errkind.Invalid, law.L417_2, "the signature has no signed attributes (EN 319 122-1 §5.2): not a CAdES signature")
 	}
-	cert := signerCert(certsOf(sd.Certificates), si.SID)
+	cert := SignerCertificate(certsOf(sd.Certificates), si.SID)
 	if cert == nil {
 		return nil, errkind.New(errkind.Invalid, law.L417_2, "the signature does not carry its signer's certificate")
 	}

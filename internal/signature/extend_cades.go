@@ -197,32 +197,7 @@ func (e *cadesExtension) assemble(archived bool) ([]byte, error) {
 	if archived && !hasDigest(algs, crypto.SHA256) {
 		algs = append(algs, digestAlgorithm(crypto.SHA256))
 	}
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(cms.OIDSignedData)
-		b.AddASN1(tagExplicit0, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddBytes(e.sd.versionDER)
-				addSet(b, cbasn1.SET, algs)
-				b.AddBytes(e.sd.encapDER)
-				if len(e.certs) > 0 {
-					addSet(b, tagExplicit0, e.certs)
-				}
-				if len(e.revs) > 0 {
-					addSet(b, tagImplicit1, e.revs)
-				}
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddBytes(e.si.ArchiveFields)
-						if len(e.unsigned) > 0 {
-							addSet(b, tagImplicit1, e.unsigned)
-						}
-					})
-				})
-			})
-		})
-	})
-	return b.Bytes()
+	return signedData(e.sd.versionDER, e.sd.encapDER, algs, e.certs, e.revs, e.si.ArchiveFields, e.unsigned)
 }
 
 // hasDigest reports whether a digest AlgorithmIdentifier of h is among algs.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"sort"
 	"strings"
 	"time"
 
@@ -207,21 +206,10 @@ func readSig(f *pdf.File, s pdf.Signature, end int64) (padesSig, error) {
 		if err != nil {
 			return padesSig{}, errkind.New(errkind.Invalid, law.L9, "the revisions after %s cannot be compared with it: %v", s.Field, err)
 		}
-		kinds := map[string]bool{}
-		for _, c := range changes {
-			if !c.Allowed {
-				kinds[c.Kind] = true
-			}
-		}
-		if len(kinds) > 0 {
-			names := make([]string, 0, len(kinds))
-			for k := range kinds {
-				names = append(names, k)
-			}
-			sort.Strings(names)
+		if kinds := pdf.Disallowed(changes); len(kinds) > 0 {
 			return padesSig{}, errkind.New(errkind.Invalid, law.L9,
 				"the document was changed after %s beyond what PAdES allows (%s): what was signed is not what is shown, and it is not extended",
-				s.Field, strings.Join(names, ", "))
+				s.Field, strings.Join(kinds, ", "))
 		}
 	}
 	return padesSig{field: s.Field, end: end, sd: sd, cert: cert, stamps: stamps}, nil

@@ -42,10 +42,17 @@ type StatusAnswer struct {
 	OCSP       bool      // from an OCSP response, else from a CRL
 }
 
+// IssuedSince reports whether the answer was given at or after at, to the
+// second: CRL and OCSP times are whole seconds (RFC 5280 §5.1.2.4, RFC 6960
+// §4.2.2.1), so an answer of at's second, after a time-stamp of it, counts.
+func (a StatusAnswer) IssuedSince(at time.Time) bool {
+	return !a.ThisUpdate.Before(at.Truncate(time.Second))
+}
+
 // CurrentAt reports whether the answer speaks for time at: issued at or after
 // it, or still within its validity period then.
 func (a StatusAnswer) CurrentAt(at time.Time) bool {
-	return !a.ThisUpdate.Before(at) || (!a.NextUpdate.IsZero() && !at.After(a.NextUpdate) && !a.ThisUpdate.After(at))
+	return a.IssuedSince(at) || (!a.NextUpdate.IsZero() && !at.After(a.NextUpdate) && !a.ThisUpdate.After(at))
 }
 
 // StatusAnswers returns what the given CRLs and OCSP responses say of cert.

@@ -1,14 +1,12 @@
 package validation
 
 import (
-	"crypto/x509"
 	"encoding/asn1"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/tawthiq/tawthiq/internal/issuance"
-	"github.com/tawthiq/tawthiq/internal/signature/cms"
 )
 
 // oidQualifiedTimestamp is esi4-qtstStatement-1 (ETSI EN 319 422 §9.1): the TSA
@@ -20,17 +18,6 @@ var (
 	tagExplicit0 = cbasn1.Tag(0).Constructed().ContextSpecific()
 	tagImplicit1 = cbasn1.Tag(1).Constructed().ContextSpecific()
 )
-
-// issuerAndSerial is c's IssuerAndSerialNumber element, as a SignerIdentifier names it.
-func issuerAndSerial(c *x509.Certificate) []byte {
-	var b cryptobyte.Builder
-	cms.AddIssuerAndSerial(&b, c)
-	out, err := b.Bytes()
-	if err != nil {
-		return nil
-	}
-	return out
-}
 
 // qualifiedToken reports whether a TimeStampToken's TSTInfo carries the
 // qualified-timestamp statement in its qcStatements extension (RFC 3161 §2.4.2,

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -255,23 +254,16 @@ func rangeEnd(br []int64) int64 {
 func (r *PDFReport) judge() {
 	rank := map[Indication]int{TotalPassed: 0, Indeterminate: 1, TotalFailed: 2}
 	worst := -1
-	kinds := map[string]bool{}
+	var changes []pdf.Change
 	for _, s := range r.Signatures {
 		if rank[s.Report.Indication] > worst {
 			worst = rank[s.Report.Indication]
 			r.Indication, r.SubIndication = s.Report.Indication, s.Report.SubIndication
 			r.Reason = fmt.Sprintf("signature %s: %s", s.Field, s.Report.Reason)
 		}
-		for _, c := range s.Modifications {
-			if !c.Allowed {
-				kinds[c.Kind] = true
-			}
-		}
+		changes = append(changes, s.Modifications...)
 	}
-	for k := range kinds {
-		r.ChangedKinds = append(r.ChangedKinds, k)
-	}
-	sort.Strings(r.ChangedKinds)
+	r.ChangedKinds = pdf.Disallowed(changes)
 	r.ChangedAfterSigning = len(r.ChangedKinds) > 0
 	r.Conclusions = append(r.Conclusions, r.l9())
 }

@@ -64,6 +64,11 @@ func (t TimeStamp) usable() bool { return t.Trusted && t.Ignored == "" }
 // of it and, when usable, the parsed token.
 func (v *validator) checkTimeStamp(token []byte, want imprinter, covers []TimeStamp, kind string) (TimeStamp, *timestamp.Token) {
 	t, err := timestamp.CheckToken(token)
+	return v.checkParsed(token, t, err, want, covers, kind)
+}
+
+// checkParsed is checkTimeStamp for a token timestamp.CheckToken has read (t, err).
+func (v *validator) checkParsed(token []byte, t *timestamp.Token, err error, want imprinter, covers []TimeStamp, kind string) (TimeStamp, *timestamp.Token) {
 	if err != nil {
 		return TimeStamp{Ignored: err.Error(), kind: kind}, nil
 	}
@@ -238,10 +243,11 @@ func (v *validator) archiveTimeStamps(sd *signature.SignedData, si *signature.Si
 	for i, ats := range si.ArchiveTimeStamps {
 		tokens[i] = ats.Token
 	}
-	for _, i := range latestFirst(tokens) {
+	order, parsed, errs := latestFirst(tokens)
+	for _, i := range order {
 		ats := si.ArchiveTimeStamps[i]
 		var inputErr error
-		got[i], toks[i] = v.checkTimeStamp(ats.Token, func(h crypto.Hash) []byte {
+		got[i], toks[i] = v.checkParsed(ats.Token, parsed[i], errs[i], func(h crypto.Hash) []byte {
 			in, err := signature.ArchiveTimeStampInput(sd, si, ats.HashIndex, h, signed)
 			if err != nil {
 				inputErr = err
@@ -262,18 +268,20 @@ func (v *validator) archiveTimeStamps(sd *signature.SignedData, si *signature.Si
 	return toks
 }
 
-// latestFirst orders tokens by genTime, the latest first, so that each is
-// judged after those that may cover it; one that does not parse comes last.
-func latestFirst(tokens [][]byte) []int {
-	gen, order := make([]time.Time, len(tokens)), make([]int, len(tokens))
+// latestFirst reads each token once (timestamp.CheckToken) and orders them by
+// genTime, the latest first, so that each is judged after those that may
+// cover it; one that does not read comes last.
+func latestFirst(tokens [][]byte) (order []int, parsed []*timestamp.Token, errs []error) {
+	gen := make([]time.Time, len(tokens))
+	order, parsed, errs = make([]int, len(tokens)), make([]*timestamp.Token, len(tokens)), make([]error, len(tokens))
 	for i, tok := range tokens {
 		order[i] = i
-		if t, err := timestamp.CheckToken(tok); err == nil {
-			gen[i] = t.GenTime
+		if parsed[i], errs[i] = timestamp.CheckToken(tok); errs[i] == nil {
+			gen[i] = parsed[i].GenTime
 		}
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return gen[b].Compare(gen[a]) })
-	return order
+	return order, parsed, errs
 }
 
 // archiveCovers is poe plus the usable archive time-stamps (got, with toks

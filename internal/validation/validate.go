@@ -22,7 +22,6 @@ import (
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/signature"
-	"github.com/tawthiq/tawthiq/internal/signature/cms"
 	"github.com/tawthiq/tawthiq/internal/timestamp"
 )
 
@@ -123,11 +122,8 @@ func (v *validator) status(cert, issuer *x509.Certificate, at time.Time) (revoke
 			revoked, revokedAt = true, t
 		}
 	}
-	// CRL and OCSP times are whole seconds (RFC 5280 §5.1.2.4, RFC 6960 §4.2.2.1):
-	// an answer given in the second of at, after a time-stamp of that second, counts.
-	sec := at.Truncate(time.Second)
 	for _, a := range signature.StatusAnswers(cert, issuer, v.crls, v.ocsps) {
-		if a.Revoked || !a.ThisUpdate.Before(sec) {
+		if a.Revoked || a.IssuedSince(at) {
 			note(a.Revoked, a.RevokedAt)
 			known = true
 		}
@@ -184,7 +180,7 @@ func (v *validator) run(ctx context.Context, der, content []byte, poe []TimeStam
 
 	// EN 319 102-1 §5.2.3: identify the signing certificate among those carried.
 	certs := v.addCerts(sd.Certificates)
-	signer := findSigner(certs, si.SID)
+	signer := signature.SignerCertificate(certs, si.SID)
 	if signer == nil {
 		v.fail(Indeterminate, NoSigningCertificateFound, "the signature does not carry the certificate its signer identifier names")
 		return
@@ -438,22 +434,6 @@ func verifyOpts(roots, intermediates *x509.CertPool, at time.Time) x509.VerifyOp
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// findSigner returns the certificate the SignerIdentifier names (RFC 5652 §5.3).
-func findSigner(certs []*x509.Certificate, sid []byte) *x509.Certificate {
-	for _, c := range certs {
-		if len(sid) > 0 && sid[0] == 0x80 { // [0] SubjectKeyIdentifier
-			if len(c.SubjectKeyId) > 0 && bytes.Equal(cms.Contents(sid), c.SubjectKeyId) {
-				return c
-			}
-			continue
-		}
-		if bytes.Equal(issuerAndSerial(c), sid) {
-			return c
-		}
-	}
-	return nil
-}
 
 func identity(c *x509.Certificate) *Signer {
 	s := &Signer{Subject: c.Subject.String(), Serial: fmt.Sprintf("%x", c.SerialNumber), Issuer: c.Issuer.String(),

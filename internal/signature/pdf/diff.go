@@ -3,6 +3,7 @@ package pdf
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,18 @@ type Change struct {
 	// a document time-stamp, a further signature and its field and widget).
 	Allowed bool   `json:"allowed"`
 	Detail  string `json:"detail,omitempty"`
+}
+
+// Disallowed returns, sorted and once each, the kinds of the changes PAdES does not allow.
+func Disallowed(changes []Change) []string {
+	var kinds []string
+	for _, c := range changes {
+		if !c.Allowed && !slices.Contains(kinds, c.Kind) {
+			kinds = append(kinds, c.Kind)
+		}
+	}
+	sort.Strings(kinds)
+	return kinds
 }
 
 // ChangesAfter compares the revision ending at end with the whole file and

@@ -153,7 +153,7 @@ func TestExtendAPI_L417_3(t *testing.T) {
 	if !bytes.Equal(read(content), read(h.doc)) {
 		t.Fatal("the extended CMS no longer carries the signed document")
 	}
-	// With the CSP's records, as for `tawthiq extend`: offline, CAdES asks for status issued after the proven time.
+	// With the CSP's records, as for `tawthiq extend`: offline, status must be current at the proven time.
 	if rep := verify(Verify{Signature: cmsFile, Config: &Config{Data: e.data}}); rep.Signatures[0].Level != "B-LTA" || len(rep.Signatures[0].ArchiveTimeStamps) != 1 {
 		t.Fatalf("extended CMS: level %s, %d archive time-stamps", rep.Signatures[0].Level, len(rep.Signatures[0].ArchiveTimeStamps))
 	}

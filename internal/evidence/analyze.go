@@ -102,7 +102,6 @@ type analysis struct {
 func analyze(ctx context.Context, entries map[string][]byte, opts validation.Options) analysis {
 	var a analysis
 	opts.Extra = validationData(entries)
-	opts.Status = validation.EmbeddedStatus{First: opts.Status, CRLs: opts.Extra.CRLs, OCSPs: opts.Extra.OCSPs}
 	head, archived := a.checkLog(ctx, entries, opts)
 	_ = head
 	var names []string

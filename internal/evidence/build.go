@@ -186,13 +186,8 @@ func Build(ctx context.Context, docs []Document, opts Options) ([]byte, Result, 
 	if err := writeContainer(&out, objs, opts.Now); err != nil {
 		return nil, Result{}, errkind.Wrap(errkind.Internal, err, "writing the container")
 	}
-	sd, err := signature.Parse(seal)
-	if err != nil {
-		return nil, Result{}, errkind.Wrap(errkind.Internal, err, "reading the seal back")
-	}
-	vd := validationData(entries)
 	sr := validation.Validate(ctx, seal, man, validation.Options{Roots: opts.Roots, TrustedLists: opts.TrustedLists, Now: opts.Now,
-		Extra: vd, Status: validation.EmbeddedStatus{CRLs: append(vd.CRLs, sd.CRLs...), OCSPs: append(vd.OCSPs, sd.OCSPs...)}})
+		Extra: validationData(entries)})
 	res.Seal = &sr
 	return out.Bytes(), res, nil
 }

@@ -103,13 +103,8 @@ func Verify(ctx context.Context, bundle []byte, opts VerifyOptions) Result {
 	}
 
 	vopts := validation.Options{Roots: opts.Roots, TrustedLists: opts.TrustedLists, Now: opts.Now, Extra: validationData(good)}
-	sealOpts := vopts
-	if sd, err := signature.Parse(seal); err == nil {
-		// The bundle is to its seal what the DSS is to a PDF: status current when the evidence was gathered.
-		sealOpts.Status = validation.EmbeddedStatus{CRLs: append(append([][]byte{}, vopts.Extra.CRLs...), sd.CRLs...),
-			OCSPs: append(append([][]byte{}, vopts.Extra.OCSPs...), sd.OCSPs...)}
-	}
-	sr := validation.Validate(ctx, seal, man, sealOpts)
+	// The bundle is to its seal what the DSS is to a PDF: its status data is in Extra.
+	sr := validation.Validate(ctx, seal, man, vopts)
 	res.Seal = &sr
 	res.Problems = append(res.Problems, checkSeal(sr, seal, vopts.Extra)...)
 

@@ -50,7 +50,12 @@ func (a StatusAnswer) IssuedSince(at time.Time) bool {
 }
 
 // CurrentAt reports whether the answer speaks for time at: issued at or after
-// it, or still within its validity period then.
+// it, or still within its validity period then. This is EN 319 102-1 §5.2.5's
+// freshness rule when the policy sets no maximum age (issued after at minus
+// nextUpdate-thisUpdate): the validator's rule in every format, and the
+// signing check's. A revocation in the interval before at that a current CRL
+// does not list yet is the rule's known risk, so what tawthiq adds to a file
+// when extending is issued since at (IssuedSince), stronger than it demands.
 func (a StatusAnswer) CurrentAt(at time.Time) bool {
 	return a.IssuedSince(at) || (!a.NextUpdate.IsZero() && !at.After(a.NextUpdate) && !a.ThisUpdate.After(at))
 }

@@ -62,6 +62,16 @@ func revocationData(t testing.TB, src *testpki.RevocationSource, cert, issuer *x
 	return signature.ValidationData{CRLs: crls, OCSPs: ocsps}
 }
 
+// crlsAt is the CRLs of f's signature CA and root issued at: the status of the
+// holder and of the signature CA, as a PDF's DSS or Options.Extra carries it.
+func crlsAt(t testing.TB, f *fixture, at time.Time) signature.ValidationData {
+	t.Helper()
+	src := &testpki.RevocationSource{H: f.h, At: at}
+	d := revocationData(t, src, f.chain[0], f.chain[1])
+	d.CRLs = append(d.CRLs, revocationData(t, src, f.chain[1], f.h.Root.Cert).CRLs...)
+	return d
+}
+
 // TestLongTermCorpus: B-LT and B-LTA signatures and the past-signature cases,
 // each with the EN 319 102-1 indication and sub-indication it must get.
 func TestLongTermCorpus(t *testing.T) {
@@ -145,6 +155,11 @@ func TestLongTermCorpus(t *testing.T) {
 		{"B-LTA, unknown CA", blta, document, []*x509.Certificate{other.h.Root.Cert}, nil, signature.ValidationData{}, later,
 			want{validation.Indeterminate, validation.NoCertificateChainFound, "B-LTA", validation.ByValidationTime, ""}},
 		{"B-T, status issued in the time-stamp's second (offline CRL in Extra)", bt, document, roots, nil, sameSecond, later, passed("B-T")},
+		// EN 319 102-1 §5.2.5 freshness, the same for CAdES and PAdES: a CRL issued
+		// before the time-stamp counts while its nextUpdate has not passed.
+		{"B-T, CRLs issued before the signing, still current at the time-stamp (offline)", bt, document, roots, nil, crlsAt(t, f, f.now.Add(-6*time.Hour)), later, passed("B-T")},
+		{"B-T, CRLs outdated at the time-stamp (offline)", bt, document, roots, nil, crlsAt(t, f, f.now.Add(-30*time.Hour)), later,
+			want{validation.Indeterminate, validation.TryLater, "B-T", validation.ByTimeStamp, ""}},
 		{"B-T, revoked after the time-stamp (offline CRL in Extra)", bt, document, roots, nil, revokedLater, later,
 			want{validation.TotalPassed, "", "B-T", validation.ByTimeStamp, "revoked at"}},
 		{"B-T, revoked before the signing time (offline CRL in Extra)", bt, document, roots, nil, revokedBefore, later,

@@ -97,7 +97,6 @@ func ValidatePAdES(ctx context.Context, doc []byte, opts Options) PDFReport {
 	r.DSS = DSSContent{Certs: len(dss.Certs), CRLs: len(dss.CRLs), OCSPs: len(dss.OCSPs)}
 	opts.Extra = signature.ValidationData{Certs: append(append([][]byte{}, opts.Extra.Certs...), dss.Certs...),
 		CRLs: append(append([][]byte{}, opts.Extra.CRLs...), dss.CRLs...), OCSPs: append(append([][]byte{}, opts.Extra.OCSPs...), dss.OCSPs...)}
-	opts.Status = EmbeddedStatus{First: opts.Status, CRLs: opts.Extra.CRLs, OCSPs: opts.Extra.OCSPs}
 	var plain, stamps []pdf.Signature
 	for _, s := range sigs {
 		if s.DocTimeStamp || s.SubFilter == pdf.SubFilterRFC3161 {

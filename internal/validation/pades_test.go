@@ -85,6 +85,9 @@ func TestPAdESCorpus(t *testing.T) {
 			{"unknown CA", bt, validation.Options{Roots: []*x509.Certificate{other.h.Root.Cert}, Status: good, Now: at}, validation.Indeterminate, validation.NoCertificateChainFound, "B-T", false, false},
 			{"page changed after signing", pdftest.ChangePage(t, blt), validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalPassed, "", "B-LT", false, true},
 			{"B-LT offline from the DSS", blt, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalPassed, "", "B-LT", true, false},
+			// The DSS or Extra is judged as CAdES's own data is (EN 319 102-1 §5.2.5).
+			{"B-T offline, CRLs current at the time-stamp", bt, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at, Extra: crlsAt(t, f, f.now.Add(-6*time.Hour))}, validation.TotalPassed, "", "B-T", true, false},
+			{"B-T offline, CRLs outdated at the time-stamp", bt, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at, Extra: crlsAt(t, f, f.now.Add(-30*time.Hour))}, validation.Indeterminate, validation.TryLater, "B-T", false, false},
 			{"B-T offline without a DSS", bt, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.Indeterminate, validation.TryLater, "B-T", false, false},
 			{"B-LTA", blta, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalPassed, "", "B-LTA", true, false},
 			{"truncated", blt[:len(blt)/3], validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalFailed, validation.FormatFailure, "", false, false},

@@ -54,8 +54,8 @@ type Options struct {
 	// Extra is validation data carried beside the signature (a PDF's DSS):
 	// certificates for path building, CRLs and OCSP responses for status. Like
 	// the signature's own, a CRL or OCSP response counts only if its issuer (or
-	// delegated responder) signed it and, to say "not revoked", only if issued
-	// at or after the proven time.
+	// delegated responder) signed it and, to say "not revoked", only if current
+	// at the proven time (signature.StatusAnswer.CurrentAt).
 	Extra signature.ValidationData
 }
 
@@ -115,7 +115,7 @@ func (v *validator) addCerts(ders [][]byte) []*x509.Certificate {
 
 // status combines the offline data (the signature's crls, Options.Extra) and
 // the live source: a revocation either reports wins, the earliest first; a
-// "not revoked" counts offline only from data issued at or after at.
+// "not revoked" counts offline only from an answer current at at (CurrentAt).
 func (v *validator) status(cert, issuer *x509.Certificate, at time.Time) (revoked bool, revokedAt time.Time, known bool) {
 	note := func(r bool, t time.Time) {
 		if r && (!revoked || t.Before(revokedAt)) {
@@ -123,7 +123,7 @@ func (v *validator) status(cert, issuer *x509.Certificate, at time.Time) (revoke
 		}
 	}
 	for _, a := range signature.StatusAnswers(cert, issuer, v.crls, v.ocsps) {
-		if a.Revoked || a.IssuedSince(at) {
+		if a.Revoked || a.CurrentAt(at) {
 			note(a.Revoked, a.RevokedAt)
 			known = true
 		}
@@ -291,7 +291,7 @@ func (v *validator) checkStatus(chain []*x509.Certificate, at time.Time) bool {
 		revoked, revokedAt, known := v.status(c, issuer, at)
 		switch {
 		case !known && v.opts.Status == nil:
-			v.fail(Indeterminate, TryLater, "no revocation status source, and no CRL or OCSP response issued after the proven time %s carried or given: the status of %s is unknown",
+			v.fail(Indeterminate, TryLater, "no revocation status source, and no CRL or OCSP response current at the proven time %s (issued since, or its next update not yet due) carried or given: the status of %s is unknown",
 				ts(at), who)
 			return false
 		case !known:

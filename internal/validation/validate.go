@@ -388,6 +388,8 @@ func (v *validator) conclude() {
 	case v.r.ProvenBy == ByDocumentTimeStamp:
 		c(law.L417_3, true, fmt.Sprintf("qualified signature: presumed reliable; its date is proven by a document time-stamp of %s, not by a time-stamp of the signature itself, so this report does not grant it the force of a certified signature with a certain date",
 			v.docStamp.TSA))
+	case v.r.ProvenBy == ByArchiveTimeStamp:
+		c(law.L417_3, true, "qualified signature: presumed reliable; its date is proven by an archive time-stamp, not by a time-stamp of the signature itself, so this report does not grant it the force of a certified signature with a certain date")
 	default:
 		c(law.L417_3, true, "qualified signature: presumed reliable; without a qualified time-stamp it does not have the force of a certified signature with a certain date")
 	}

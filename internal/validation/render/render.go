@@ -290,6 +290,8 @@ func summary(t *texts, r validation.Report) string {
 			out = append(out, fmt.Sprintf(t.SumQualifiedCertain, cite(law.L417_3)))
 		case byTS:
 			out = append(out, t.SumQualifiedTSNotQualified)
+		case r.ProvenBy == validation.ByArchiveTimeStamp || r.ProvenBy == validation.ByDocumentTimeStamp:
+			out = append(out, t.SumQualifiedLaterTS)
 		default:
 			out = append(out, t.SumQualifiedNoTS)
 		}

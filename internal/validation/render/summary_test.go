@@ -37,7 +37,7 @@ func TestSummaryCases(t *testing.T) {
 		{"qualified, claimed date only", claimedOnly, []string{head(tx.SumQualified), head(tx.SumDateClaimed), tx.SumQualifiedNoTS}, []string{head(tx.SumDateProven)}},
 		{"qualified, no date at all", noDate, []string{head(tx.SumDateNone), tx.SumQualifiedNoTS}, nil},
 		{"valid, not qualified", notQualified, []string{head(tx.SumValidNotQualified), head(tx.SumDateClaimed)}, []string{head(tx.SumQualified), tx.SumQualifiedNoTS}},
-		{"archive time-stamp", archive, []string{head(tx.SumDateArchive), "2026-03-14 09:26:53 UTC"}, []string{head(tx.SumDateClaimed)}},
+		{"archive time-stamp", archive, []string{head(tx.SumDateArchive), "2026-03-14 09:26:53 UTC", tx.SumQualifiedLaterTS}, []string{head(tx.SumDateClaimed), tx.SumQualifiedNoTS}},
 		{"hash failure", reportHashFailure(), []string{fmt.Sprintf(tx.SumFailed, tx.SubIndication[validation.HashFailure])}, []string{head(tx.SumQualified)}},
 		{"revoked, no proof of existence", reportRevokedNoPOE(), []string{fmt.Sprintf(tx.SumIndeterminate, tx.SubIndication[validation.RevokedNoPOE])}, nil},
 	} {

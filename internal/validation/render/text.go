@@ -17,6 +17,7 @@ type texts struct {
 	SumQualifiedCertain        string // %[1]s: DOC 417-3
 	SumQualifiedTSNotQualified string
 	SumQualifiedNoTS           string
+	SumQualifiedLaterTS        string
 	SumValidNotQualified       string // %[1]s: DOC 417-2, %[2]s: DOC 417-3
 	SumDateProven              string // %[1]s: date, %[2]s: TSA, %[3]s: DOC 425
 	SumDateArchive             string // %[1]s: date, %[2]s: DOC 425
@@ -67,6 +68,7 @@ var textEN = texts{
 	SumQualifiedCertain:        "With its qualified time-stamp it has the force of a certified signature with a certain date (%[1]s).",
 	SumQualifiedTSNotQualified: "Its time-stamp is not qualified, so it does not have the force of a certified signature with a certain date.",
 	SumQualifiedNoTS:           "Without a qualified time-stamp it does not have the force of a certified signature with a certain date.",
+	SumQualifiedLaterTS:        "Its date is proven by a later time-stamp, not by one of the signature itself, so this report does not grant it the force of a certified signature with a certain date.",
 	SumValidNotQualified:       "This signature is valid: the document is intact and the signer is identified by a trusted certificate (%[1]s). It is not a qualified signature, so it is not presumed reliable (%[2]s): its reliability must be shown by other means.",
 	SumDateProven:              "Its date, %[1]s, is proven by a time-stamp from %[2]s and is opposable to third parties (%[3]s).",
 	SumDateArchive:             "Its signing date is not proven by a signature time-stamp, but an archive time-stamp proves that the signature existed at %[1]s; that date is opposable to third parties, the signing date being no later (%[2]s).",
@@ -175,6 +177,7 @@ var textFR = texts{
 	SumQualifiedCertain:        "Avec son horodatage qualifié, elle a la force d'une signature légalisée avec date certaine (%[1]s).",
 	SumQualifiedTSNotQualified: "Son horodatage n'est pas qualifié\u00a0: elle n'a donc pas la force d'une signature légalisée avec date certaine.",
 	SumQualifiedNoTS:           "Sans horodatage qualifié, elle n'a pas la force d'une signature légalisée avec date certaine.",
+	SumQualifiedLaterTS:        "Sa date est prouvée par un horodatage ultérieur, non par un horodatage de la signature elle-même\u00a0: ce rapport ne lui reconnaît donc pas la force d'une signature légalisée avec date certaine.",
 	SumValidNotQualified:       "Cette signature est valide\u00a0: le document est intact et le signataire est identifié par un certificat de confiance (%[1]s). Ce n'est pas une signature qualifiée\u00a0: elle n'est donc pas présumée fiable (%[2]s) et sa fiabilité doit être prouvée par d'autres moyens.",
 	SumDateProven:              "Sa date, %[1]s, est prouvée par un horodatage de %[2]s et est opposable aux tiers (%[3]s).",
 	SumDateArchive:             "Sa date de signature n'est pas prouvée par un horodatage de la signature, mais un horodatage d'archivage prouve que la signature existait au %[1]s\u00a0; cette date est opposable aux tiers, la signature n'étant pas postérieure (%[2]s).",
@@ -283,6 +286,7 @@ var textAR = texts{
 	SumQualifiedCertain:        "وبفضل ختمه الزمني المؤهل، تكون له قوة التوقيع المصادق عليه ذي التاريخ الثابت (%[1]s).",
 	SumQualifiedTSNotQualified: "غير أن ختمه الزمني غير مؤهل، فليست له قوة التوقيع المصادق عليه ذي التاريخ الثابت.",
 	SumQualifiedNoTS:           "وفي غياب ختم زمني مؤهل، ليست له قوة التوقيع المصادق عليه ذي التاريخ الثابت.",
+	SumQualifiedLaterTS:        "وتاريخه مثبت بختم زمني لاحق لا بختم زمني للتوقيع نفسه، فلا يمنحه هذا التقرير قوة التوقيع المصادق عليه ذي التاريخ الثابت.",
 	SumValidNotQualified:       "هذا التوقيع صحيح: الوثيقة سليمة والموقع معرف بشهادة موثوق بها (%[1]s). لكنه ليس توقيعا مؤهلا، فلا يفترض فيه أنه موثوق به (%[2]s): يجب إثبات موثوقيته بوسائل أخرى.",
 	SumDateProven:              "تاريخه، %[1]s، ثابت بختم زمني صادر عن %[2]s، ويحتج به في مواجهة الغير (%[3]s).",
 	SumDateArchive:             "تاريخ التوقيع غير ثابت بختم زمني للتوقيع، لكن ختما زمنيا للأرشفة يثبت أن التوقيع كان موجودا في %[1]s؛ ويحتج بهذا التاريخ في مواجهة الغير، إذ لم يوقع بعده (%[2]s).",

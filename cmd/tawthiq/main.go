@@ -412,6 +412,9 @@ func printReport(out io.Writer, rep app.VerifyReport) {
 			fmt.Fprintf(out, "signer: %s\n", r.Signer.Subject)
 		}
 		fmt.Fprintf(out, "time: %s (%s)\n", r.ProvenTime.UTC().Format(time.RFC3339), r.ProvenBy)
+		if !r.SignedAfter.IsZero() {
+			fmt.Fprintf(out, "made after: %s (content time-stamp)\n", r.SignedAfter.UTC().Format(time.RFC3339))
+		}
 		if !r.RenewBefore.IsZero() {
 			fmt.Fprintf(out, "renew before: %s (tawthiq extend --level B-LTA), or the date is no longer proven\n", r.RenewBefore.UTC().Format(time.RFC3339))
 		}

@@ -43,6 +43,7 @@ func signCmd() *cobra.Command {
 	c.Flags().StringVar(&s.Format, "format", "", "cades or pades (default: pades for .pdf)")
 	c.Flags().BoolVar(&s.Detached, "detached", false, "CAdES: leave the document out of the signature")
 	c.Flags().StringVar(&s.TSA, "tsa", "", "time-stamping authority URL (default $TAWTHIQ_SERVER/tsa)")
+	c.Flags().BoolVar(&s.ContentTimeStamp, "content-timestamp", false, "also time-stamp the document before signing: proof the signature was made after that time")
 	_ = c.MarkFlagRequired("key")
 	_ = c.MarkFlagRequired("cert")
 	return c

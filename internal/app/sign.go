@@ -28,7 +28,10 @@ type Sign struct {
 	Format   string   // cades or pades; default pades for a .pdf, else cades
 	Detached bool     // CAdES: leave the document out of the signature
 	TSA      string   // the time-stamping authority's URL
-	Getenv   func(string) string
+	// ContentTimeStamp stamps the document before signing (EN 319 122-1
+	// §5.2.8): proof that the signature was made after that time.
+	ContentTimeStamp bool
+	Getenv           func(string) string
 }
 
 // SignResult says what was made.
@@ -92,13 +95,13 @@ func RunSign(ctx context.Context, s Sign) (SignResult, error) {
 	var out []byte
 	switch format {
 	case "cades":
-		opts := signature.Options{Detached: s.Detached, Level: level, Revocation: f, CACerts: cas}
+		opts := signature.Options{Detached: s.Detached, Level: level, Revocation: f, CACerts: cas, ContentTimeStamp: s.ContentTimeStamp}
 		if s.TSA != "" {
 			opts.Stamper = remoteStamper{f: f, url: s.TSA}
 		}
 		out, err = signature.SignCAdES(ctx, doc, signer, chain, opts)
 	case "pades":
-		opts := signature.PAdESOptions{Level: level, Revocation: f, CACerts: cas}
+		opts := signature.PAdESOptions{Level: level, Revocation: f, CACerts: cas, ContentTimeStamp: s.ContentTimeStamp}
 		if s.TSA != "" {
 			opts.Stamper = remoteStamper{f: f, url: s.TSA}
 		}

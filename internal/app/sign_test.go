@@ -85,6 +85,7 @@ func TestSignAndVerify_L417_3(t *testing.T) {
 	base := Sign{Key: uri, Cert: certFile, TSA: TSAURL(e.base), Getenv: testGetenv}
 	cades := base
 	cades.File, cades.Out, cades.Level, cades.Detached = doc, filepath.Join(dir, "contract.p7s"), "B-LT", true
+	cades.ContentTimeStamp = true // the TSA stamps the document too, before the signature
 	if _, err := RunSign(ctx, cades); err != nil {
 		t.Fatalf("sign CAdES: %v", err)
 	}
@@ -117,6 +118,12 @@ func TestSignAndVerify_L417_3(t *testing.T) {
 		}
 		if want := map[string]string{"CAdES": "B-LT", "PAdES": "B-LTA"}[rep.Kind]; rep.Signatures[0].Level != want && (rep.PDF == nil || rep.PDF.Level != want) {
 			t.Errorf("%s: level %s, want %s", v.Signature, rep.Signatures[0].Level, want)
+		}
+		// Only the CAdES signature asked for a content time-stamp: it proves the signature came after it.
+		r := rep.Signatures[0]
+		withCTS := len(r.ContentTimeStamps) == 1 && r.ContentTimeStamps[0].Trusted && !r.SignedAfter.IsZero() && !r.SignedAfter.After(r.ProvenTime)
+		if withCTS != (rep.Kind == "CAdES") || (rep.Kind == "PAdES" && len(r.ContentTimeStamps) != 0) {
+			t.Errorf("%s: content time-stamps %+v, made after %s, proven time %s", v.Signature, r.ContentTimeStamps, r.SignedAfter, r.ProvenTime)
 		}
 	}
 

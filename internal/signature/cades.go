@@ -68,6 +68,10 @@ type Options struct {
 	// OmitSigningTime leaves the signing-time attribute out, as PAdES requires
 	// (EN 319 142-1 §5.2.1: the time goes in the signature dictionary's M).
 	OmitSigningTime bool
+	// ContentTimeStamp has Stamper stamp the content before it is signed, in a
+	// signed content-time-stamp attribute (EN 319 122-1 §5.2.8): proof that
+	// the signature was made after that time, at any level.
+	ContentTimeStamp bool
 }
 
 // SignCAdES signs content with signer, whose certificate is chain[0]; chain[1:]
@@ -91,6 +95,9 @@ func SignCAdES(ctx context.Context, content []byte, signer crypto.Signer, chain 
 	}
 	if opts.Level >= BT && opts.Stamper == nil {
 		return nil, errkind.New(errkind.Invalid, law.L417_3, "a %v signature needs a time-stamping authority", opts.Level)
+	}
+	if opts.ContentTimeStamp && opts.Stamper == nil {
+		return nil, errkind.New(errkind.Invalid, law.L425, "a content time-stamp needs a time-stamping authority")
 	}
 	if opts.Level >= BLT && (opts.Revocation == nil || len(chain) < 2) {
 		return nil, errkind.New(errkind.Invalid, law.L25, "a %v signature needs a revocation source and the signer's issuer", opts.Level)
@@ -116,7 +123,13 @@ func SignCAdES(ctx context.Context, content []byte, signer crypto.Signer, chain 
 	}
 	h := digestHash.New()
 	h.Write(content)
-	attrs, err := signedAttributes(cert, h.Sum(nil), signingTime, !opts.OmitSigningTime)
+	var contentTS []byte
+	if opts.ContentTimeStamp {
+		if contentTS, err = contentTimeStamp(ctx, opts.Stamper, content, cert); err != nil {
+			return nil, err
+		}
+	}
+	attrs, err := signedAttributes(cert, h.Sum(nil), signingTime, !opts.OmitSigningTime, contentTS)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Internal, err, "encoding the signed attributes")
 	}
@@ -148,8 +161,9 @@ func usableAt(c *x509.Certificate, t time.Time) error {
 }
 
 // signedAttributes writes the SET OF the signer signs: content-type, signing-time,
-// message-digest and signing-certificate-v2 (ETSI EN 319 122-1 §5.2), DER-sorted.
-func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Time, withTime bool) ([]byte, error) {
+// message-digest, signing-certificate-v2 and, when given, the content-time-stamp
+// (ETSI EN 319 122-1 §5.2), DER-sorted.
+func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Time, withTime bool, contentTS []byte) ([]byte, error) {
 	var ct, st, md, scv2 cryptobyte.Builder
 	ct.AddASN1ObjectIdentifier(cms.OIDData)
 	if y := signingTime.Year(); y >= 1950 && y < 2050 {
@@ -180,10 +194,40 @@ func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Ti
 	if err != nil {
 		return nil, err
 	}
-	if !withTime {
-		return cms.Set([][]byte{ctAttr, mdAttr, scv2Attr})
+	attrs := [][]byte{ctAttr, mdAttr, scv2Attr}
+	if withTime {
+		attrs = append(attrs, stAttr)
 	}
-	return cms.Set([][]byte{ctAttr, stAttr, mdAttr, scv2Attr})
+	if contentTS != nil {
+		ctsAttr, err := cms.Attribute(cms.OIDContentTimeStamp, contentTS)
+		if err != nil {
+			return nil, err
+		}
+		attrs = append(attrs, ctsAttr)
+	}
+	return cms.Set(attrs)
+}
+
+// contentTimeStamp has s stamp the SHA-256 of content (EN 319 122-1 §5.2.8:
+// the imprint is over the content the message-digest covers) and checks the
+// token: the content existed then, before the signature.
+func contentTimeStamp(ctx context.Context, s Stamper, content []byte, cert *x509.Certificate) ([]byte, error) {
+	digest := sha256.Sum256(content)
+	token, err := s.StampDigest(ctx, digest)
+	if err != nil {
+		e := errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority did not stamp the content")
+		e.Rule = errkind.As(err).Rule
+		return nil, e
+	}
+	genTime, err := checkToken(token, digest[:])
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable content token")
+	}
+	// L-25: the signature follows genTime, so genTime must be within the certificate's life.
+	if err := usableAt(cert, genTime); err != nil {
+		return nil, err
+	}
+	return token, nil
 }
 
 // unsignedAndAssemble adds what the level asks after the signature value —

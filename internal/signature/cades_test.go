@@ -296,13 +296,16 @@ func TestRefusals(t *testing.T) {
 		{"key of another", other, f.chain, signature.Options{Now: at(f.now)}, errkind.Invalid, law.L417_2},
 		{"no certificate", f.signer, nil, signature.Options{Now: at(f.now)}, errkind.Invalid, law.L417_2},
 		{"B-T without TSA", f.signer, f.chain, signature.Options{Level: signature.BT, Now: at(f.now)}, errkind.Invalid, law.L417_3},
+		{"content time-stamp without TSA", f.signer, f.chain, signature.Options{ContentTimeStamp: true, Now: at(f.now)}, errkind.Invalid, law.L425},
+		{"content stamped after expiry", f.signer, f.chain, signature.Options{ContentTimeStamp: true, Stamper: f.tsa,
+			Now: at(cert.NotAfter.Add(-time.Second))}, errkind.Invalid, law.L25}, // the TSA's clock is later (set below)
 		{"unknown level", f.signer, f.chain, signature.Options{Level: 7, Now: at(f.now)}, errkind.Invalid, law.LInternal},
 		{"TSA clock unsynchronised", f.signer, f.chain, signature.Options{Level: signature.BT, Stamper: downTSA,
 			Now: at(f.now)}, errkind.Unavailable, law.L21_1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.name == "proven time after expiry" {
+			if tc.name == "proven time after expiry" || tc.name == "content stamped after expiry" {
 				f.clk.Set(cert.NotAfter.Add(time.Minute))
 				defer f.clk.Set(f.now.Add(1500 * time.Millisecond))
 			}

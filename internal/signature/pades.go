@@ -25,6 +25,9 @@ type PAdESOptions struct {
 	Now     func() time.Time // the claimed signing time, /M; nil is time.Now
 	// Reason, Location and Name go in the signature dictionary as the signer states them.
 	Reason, Location, Name string
+	// ContentTimeStamp stamps the signed bytes before signing (EN 319 142-1
+	// §5.4.3, a CAdES content-time-stamp): the signature was made after it.
+	ContentTimeStamp bool
 }
 
 // tokenReserve is room for an RFC 3161 token: TSTInfo, the TSA's certificate
@@ -79,6 +82,8 @@ func checkPAdESOptions(signer crypto.Signer, chain []*x509.Certificate, opts PAd
 		return errkind.New(errkind.Invalid, law.LInternal, "unknown PAdES level %v", opts.Level)
 	case opts.Level >= BT && opts.Stamper == nil:
 		return errkind.New(errkind.Invalid, law.L417_3, "a %v signature needs a time-stamping authority", opts.Level)
+	case opts.ContentTimeStamp && opts.Stamper == nil:
+		return errkind.New(errkind.Invalid, law.L425, "a content time-stamp needs a time-stamping authority")
 	case opts.Level >= BLT && opts.Revocation == nil:
 		return errkind.New(errkind.Invalid, law.L25, "a %v signature needs a revocation source", opts.Level)
 	}
@@ -111,6 +116,9 @@ func signPDF(ctx context.Context, doc []byte, signer crypto.Signer, chain []*x50
 	if level == BT {
 		reserve += tokenReserve
 	}
+	if opts.ContentTimeStamp {
+		reserve += tokenReserve
+	}
 	p, err := f.PrepareSignature(pdf.SigField{SubFilter: pdf.SubFilterCAdES, Time: at,
 		Reason: opts.Reason, Location: opts.Location, Name: opts.Name, Reserve: reserve})
 	if err != nil {
@@ -119,7 +127,7 @@ func signPDF(ctx context.Context, doc []byte, signer crypto.Signer, chain []*x50
 	// L-9: what is signed is exactly the prepared bytes, minus the /Contents gap.
 	signed := p.SignedBytes()
 	cmsDER, err := SignCAdES(ctx, signed, signer, chain, Options{Detached: true, Level: level, Stamper: opts.Stamper,
-		Now: func() time.Time { return at }, OmitSigningTime: true})
+		Now: func() time.Time { return at }, OmitSigningTime: true, ContentTimeStamp: opts.ContentTimeStamp})
 	if err != nil {
 		return nil, nil, err
 	}

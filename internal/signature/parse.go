@@ -57,6 +57,9 @@ type SignerInfo struct {
 	// the attribute is absent or names another hash.
 	SigningCertificateV2 []byte
 
+	// ContentTimeStamps are the content-time-stamp attribute's tokens
+	// (ContentInfo DER), signed: the content existed at their genTime.
+	ContentTimeStamps [][]byte
 	// TimeStampTokens are the signature-time-stamp attributes' tokens (ContentInfo DER).
 	TimeStampTokens [][]byte
 	// ArchiveTimeStamps are the archive-time-stamp-v3 attributes (B-LTA), in order.
@@ -361,6 +364,17 @@ func (s *SignerInfo) readSignedAttrs(set cryptobyte.String) error {
 				return errors.New("cms: malformed signing-time")
 			}
 			s.SigningTime = t
+		case typ.Equal(cms.OIDContentTimeStamp):
+			for !values.Empty() {
+				var tok cryptobyte.String
+				if !values.ReadASN1Element(&tok, cbasn1.SEQUENCE) {
+					return errors.New("cms: malformed content-time-stamp")
+				}
+				s.ContentTimeStamps = append(s.ContentTimeStamps, tok)
+			}
+			if len(s.ContentTimeStamps) == 0 {
+				return errors.New("cms: empty content-time-stamp")
+			}
 		case typ.Equal(cms.OIDSigningCertificateV2):
 			var scv2, ids, id, alg, hash cryptobyte.String
 			var hasAlg bool
@@ -458,6 +472,14 @@ func checkProduced(der, content []byte, cert *x509.Certificate, alg x509.Signatu
 		return errors.New("signing-time present or missing against the options")
 	case !bytes.Equal(si.SignatureAlgorithm, sigAlgID):
 		return errors.New("signature algorithm")
+	case opts.ContentTimeStamp != (len(si.ContentTimeStamps) == 1):
+		return errors.New("content-time-stamp present or missing against the options")
+	}
+	if opts.ContentTimeStamp {
+		digest := sha256.Sum256(content)
+		if _, err := checkToken(si.ContentTimeStamps[0], digest[:]); err != nil {
+			return fmt.Errorf("content-time-stamp: %w", err)
+		}
 	}
 	if err := cert.CheckSignature(alg, si.SignedAttrs, si.Signature); err != nil {
 		return err

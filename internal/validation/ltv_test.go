@@ -32,12 +32,18 @@ func (f *fixture) signLT(t testing.TB, detached bool, level signature.Level) []b
 // the hierarchy's TSA: what SignCAdES refuses to do after expiry (L-25).
 func stampLate(t testing.TB, f *fixture, bb []byte, genTime time.Time) []byte {
 	t.Helper()
-	late, err := tsa.New(tsa.Config{Signer: f.h.TSA.Signer, Cert: f.h.TSA.Cert, Policy: testPolicy, Accuracy: time.Second,
+	return withSignatureTimeStamp(t, bb, f.tsaAt(t, genTime))
+}
+
+// tsaAt is the hierarchy's TSA with its clock standing at genTime.
+func (f *fixture) tsaAt(t testing.TB, genTime time.Time) *tsa.Service {
+	t.Helper()
+	s, err := tsa.New(tsa.Config{Signer: f.h.TSA.Signer, Cert: f.h.TSA.Cert, Policy: testPolicy, Accuracy: time.Second,
 		Clock: clock.NewFake(genTime), Sync: tsa.Fixed{Offset: time.Millisecond, Known: true}, Store: memStore{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return withSignatureTimeStamp(t, bb, late)
+	return s
 }
 
 // flip returns b with one bit of the last byte of the first occurrence of part changed.

@@ -34,6 +34,7 @@ const (
 	OutOfBoundsNoPOE               SubIndication = "OUT_OF_BOUNDS_NO_POE"
 	TryLater                       SubIndication = "TRY_LATER"
 	SignedDataNotFound             SubIndication = "SIGNED_DATA_NOT_FOUND"
+	TimestampOrderFailure          SubIndication = "TIMESTAMP_ORDER_FAILURE" // INDETERMINATE: a content time-stamp after a signature time-stamp
 )
 
 // TimeSource says where the proven time comes from.
@@ -68,6 +69,11 @@ type Report struct {
 	ProvenBy      TimeSource    `json:"provenBy"`           // how ProvenTime is known
 	ClaimedTime   *time.Time    `json:"claimedSigningTime"` // the signing-time attribute; null when absent
 	TimeStamp     *TimeStamp    `json:"timeStamp,omitempty"`
+	// ContentTimeStamps are the signed content-time-stamps, each validated: a
+	// usable one proves the signature was made after its genTime (SignedAfter).
+	ContentTimeStamps []TimeStamp `json:"contentTimeStamps,omitempty"`
+	// SignedAfter is the latest genTime of a usable content-time-stamp; zero when none.
+	SignedAfter time.Time `json:"signedAfter,omitzero"`
 	// ArchiveTimeStamps are the archive-time-stamp-v3 attributes, each validated (B-LTA).
 	ArchiveTimeStamps []TimeStamp `json:"archiveTimeStamps,omitempty"`
 	// RenewBefore is when the time-stamps ProvenTime rests on stop proving it (the
@@ -122,7 +128,7 @@ type TimeStamp struct {
 	QualifiedWhy string        `json:"qualifiedReason,omitempty"`
 	TrustService *TrustService `json:"trustService,omitempty"` // the lists' answer on the TSA; null when none was consulted
 	Ignored      string        `json:"ignored,omitempty"`
-	kind         string        // kindSignature, kindArchive or kindDocument: how JudgedWhy names it
+	kind         string        // kindContent, kindSignature, kindArchive or kindDocument: how JudgedWhy names it
 	uncovered    bool          // judged at the validation time: no later time-stamp covers it
 }
 

@@ -38,6 +38,7 @@ func validateTimeStamp(ctx context.Context, token, data []byte, opts Options, co
 
 // The kinds of time-stamps, as the report names a proof of existence.
 const (
+	kindContent   = "content time-stamp"
 	kindSignature = "signature time-stamp"
 	kindArchive   = "archive time-stamp"
 	kindDocument  = "document time-stamp"

@@ -16,6 +16,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,6 +82,7 @@ type validator struct {
 	roots, pool *x509.CertPool // trust anchors; certificates for path building
 	crls, ocsps [][]byte       // offline revocation data: Extra, then the signature's
 	docStamp    *TimeStamp     // the document time-stamp ProvenTime comes from, if it does
+	sigStamps   []TimeStamp    // the usable signature time-stamps
 }
 
 // newValidator sets the validation time and the pools Roots and Extra give.
@@ -233,6 +235,9 @@ func (v *validator) run(ctx context.Context, der, content []byte, poe []TimeStam
 	v.proveByArchive()
 	v.documentTimeStamps(poe)
 	v.r.RenewBefore = v.renewBefore(poe)
+	if !v.contentTimeStamps(si, signed, poe) {
+		return
+	}
 	at := v.r.ProvenTime
 	if c := v.r.ClaimedTime; c != nil && v.r.ProvenBy == ByTimeStamp && c.After(at) {
 		v.warn("the claimed signing time %s is after the time-stamp's %s: the claim is wrong (L-425: only the proven date counts)", ts(*c), ts(at))
@@ -301,6 +306,12 @@ func (v *validator) checkStatus(chain []*x509.Certificate, at time.Time) bool {
 		case revokedAt.After(at):
 			// §5.6.2.4: a proof of existence before the revocation makes the signature good.
 			v.warn("%s was revoked at %s, after the proven time %s (%s)", who, ts(revokedAt), ts(at), v.r.ProvenBy)
+		case i == 0 && !v.r.SignedAfter.IsZero() && !revokedAt.After(v.r.SignedAfter):
+			// §5.3.4: the signature includes a content-time-stamp later than the
+			// revocation, so the revoked key made it.
+			v.fail(TotalFailed, Revoked, "%s was revoked at %s, and a content-time-stamp proves the signature was made after %s",
+				who, ts(revokedAt), ts(v.r.SignedAfter))
+			return false
 		default:
 			// EN 319 102-1 §5.3.4 (REVOKED_NO_POE handling): TOTAL-FAILED/REVOKED
 			// needs proof that the signature was made after the revocation, which
@@ -308,7 +319,6 @@ func (v *validator) checkStatus(chain []*x509.Certificate, at time.Time) bool {
 			// content existed, unsigned, then). A signature-time-stamp after the
 			// revocation proves nothing about when the key signed, and the
 			// signing-time attribute is only claimed: hence REVOKED_NO_POE.
-			// This validator does not read content-time-stamps yet.
 			v.fail(Indeterminate, sub, "%s was revoked at %s, not after the proven time %s; nothing proves the signature existed before the revocation",
 				who, ts(revokedAt), ts(at))
 			return false
@@ -330,12 +340,41 @@ func (v *validator) bestSignatureTime(si *signature.SignerInfo, archives []*time
 			v.noteIgnored(got)
 			continue
 		}
+		v.sigStamps = append(v.sigStamps, got)
 		if v.r.ProvenBy == ByTimeStamp && !got.GenTime.Before(v.r.ProvenTime) {
 			continue
 		}
 		v.r.ProvenTime, v.r.ProvenBy = got.GenTime, ByTimeStamp
 		v.r.TimeStamp = &got
 	}
+}
+
+// contentTimeStamps validates the signed content-time-stamps over signed, each
+// judged at the earliest later time-stamp covering the signed attributes
+// (signature, archive or document time-stamp), and sets SignedAfter. A usable
+// one later than a usable signature time-stamp breaks EN 319 102-1's ordering
+// of time-stamps (TIMESTAMP_ORDER_FAILURE): it reports false after v.fail.
+func (v *validator) contentTimeStamps(si *signature.SignerInfo, signed []byte, poe []TimeStamp) bool {
+	covers := slices.Concat(poe, v.r.ArchiveTimeStamps, v.sigStamps)
+	for i, tok := range si.ContentTimeStamps {
+		got, t := v.checkTimeStamp(tok, hashOf(signed), covers, kindContent)
+		v.r.ContentTimeStamps = append(v.r.ContentTimeStamps, got)
+		if t == nil {
+			v.warn("content-time-stamp %d ignored: %s", i+1, got.Ignored)
+			continue
+		}
+		if got.GenTime.After(v.r.SignedAfter) {
+			v.r.SignedAfter = got.GenTime
+		}
+	}
+	for _, s := range v.sigStamps {
+		if !v.r.SignedAfter.IsZero() && s.GenTime.Before(v.r.SignedAfter) {
+			v.fail(Indeterminate, TimestampOrderFailure, "the content-time-stamp of %s is later than the signature-time-stamp of %s: the content cannot be stamped after the signature over it",
+				ts(v.r.SignedAfter), ts(s.GenTime))
+			return false
+		}
+	}
+	return true
 }
 
 // noteIgnored records an ignored token when no usable one was found yet.

@@ -27,6 +27,7 @@ var (
 	OIDTSTInfo               = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
 	OIDSigningCertificateV2  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
 	OIDSignatureTimeStampTok = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14} // id-aa-signatureTimeStampToken
+	OIDContentTimeStamp      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 20} // id-aa-ets-contentTimestamp (EN 319 122-1 §5.2.8)
 	// OIDRevInfoOCSP is id-ri-ocsp-response (RFC 5940 §4.1): an OCSPResponse in SignedData.crls.
 	OIDRevInfoOCSP = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 16, 2}
 	// OIDArchiveTimeStampV3 is id-aa-ets-archiveTimestampV3 (ETSI EN 319 122-1 §5.5.3).

@@ -208,6 +208,9 @@ func buildSignature(t *texts, r validation.Report, n, of int) sigView {
 		ts.Text = t.NoTimeStamp
 	}
 	s.Sections = append(s.Sections, ts)
+	for _, x := range r.ContentTimeStamps {
+		s.Sections = append(s.Sections, section{Title: t.ContentTimeStamps, Fields: t.timeStampFields(x)})
+	}
 	for _, x := range r.ArchiveTimeStamps {
 		s.Sections = append(s.Sections, section{Title: t.ArchiveTimeStamps, Fields: t.timeStampFields(x)})
 	}

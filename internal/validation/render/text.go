@@ -36,6 +36,7 @@ type texts struct {
 	TimeStamp, NoTimeStamp, TSTime, TSA, Trusted, TSQualified, TSIgnored  string
 	TSJudgedAt, TSJudgedWhy, RenewBefore                                  string
 	ArchiveTimeStamps                                                     string
+	ContentTimeStamps                                                     string
 	Qualification, Qualified, QualifiedWhy, Chain, Warnings, Conclusions  string
 	Holds, HoldsNot, Detail, Yes, No                                      string
 
@@ -115,6 +116,7 @@ var textEN = texts{
 	TSJudgedWhy:       "Checked at that time, because",
 	RenewBefore:       "Renew before (tawthiq extend), or the date is no longer proven",
 	ArchiveTimeStamps: "Archive time-stamps (long-term preservation)",
+	ContentTimeStamps: "Content time-stamp (the signature was made after it)",
 	Qualification:     "Qualification",
 	Qualified:         "Qualified signature",
 	QualifiedWhy:      "Why",
@@ -136,7 +138,7 @@ var textEN = texts{
 		validation.FormatFailure:                  "the signature is not in a readable or conforming format.",
 		validation.HashFailure:                    "the document was changed after it was signed: its digest no longer matches the signed one.",
 		validation.SigCryptoFailure:               "the cryptographic signature does not verify with the signer's public key.",
-		validation.Revoked:                        "the signer's certificate was revoked before the time the signature is proven to exist.",
+		validation.Revoked:                        "the signer's certificate was revoked before the signature was made: a time-stamp of the content, included in the signature, proves it was made later.",
 		validation.NotYetValid:                    "the signature was made before the signer's certificate became valid.",
 		validation.NoSigningCertificateFound:      "the signer's certificate could not be found or identified.",
 		validation.NoCertificateChainFound:        "the signer's certificate leads to no trusted root.",
@@ -146,6 +148,7 @@ var textEN = texts{
 		validation.OutOfBoundsNoPOE:               "the signer's certificate had expired or was not yet valid at the validation time, and nothing proves that the signature was made while it was valid.",
 		validation.TryLater:                       "the revocation status of a certificate is not available yet; validate again later.",
 		validation.SignedDataNotFound:             "the signed document was not provided, so the signature cannot be checked against it.",
+		validation.TimestampOrderFailure:          "the time-stamps contradict each other: the content was stamped after the signature over it.",
 	},
 	TimeSource: map[validation.TimeSource]string{
 		validation.ByTimeStamp:         "a signature time-stamp",
@@ -224,6 +227,7 @@ var textFR = texts{
 	TSJudgedWhy:       "Vérifiés à cette date, parce que (en anglais)",
 	RenewBefore:       "À renouveler avant le (tawthiq extend), sinon la date n'est plus prouvée",
 	ArchiveTimeStamps: "Horodatages d'archivage (conservation à long terme)",
+	ContentTimeStamps: "Horodatage du contenu (la signature lui est postérieure)",
 	Qualification:     "Qualification",
 	Qualified:         "Signature qualifiée",
 	QualifiedWhy:      "Pourquoi (en anglais)",
@@ -245,7 +249,7 @@ var textFR = texts{
 		validation.FormatFailure:                  "la signature n'est pas dans un format lisible ou conforme.",
 		validation.HashFailure:                    "le document a été modifié après sa signature\u00a0: son empreinte ne correspond plus à celle qui a été signée.",
 		validation.SigCryptoFailure:               "la signature cryptographique ne se vérifie pas avec la clé publique du signataire.",
-		validation.Revoked:                        "le certificat du signataire a été révoqué avant le moment où la signature est prouvée exister.",
+		validation.Revoked:                        "le certificat du signataire a été révoqué avant que la signature soit faite\u00a0: un horodatage du contenu, inclus dans la signature, prouve qu'elle a été faite après.",
 		validation.NotYetValid:                    "la signature a été faite avant le début de validité du certificat du signataire.",
 		validation.NoSigningCertificateFound:      "le certificat du signataire est introuvable ou ne peut être identifié.",
 		validation.NoCertificateChainFound:        "le certificat du signataire ne mène à aucune racine de confiance.",
@@ -255,6 +259,7 @@ var textFR = texts{
 		validation.OutOfBoundsNoPOE:               "le certificat du signataire était expiré ou pas encore valide à la date de la validation, et rien ne prouve que la signature a été faite pendant sa validité.",
 		validation.TryLater:                       "l'état de révocation d'un certificat n'est pas encore disponible\u00a0; validez de nouveau plus tard.",
 		validation.SignedDataNotFound:             "le document signé n'a pas été fourni\u00a0: la signature ne peut pas être vérifiée par rapport à lui.",
+		validation.TimestampOrderFailure:          "les horodatages se contredisent\u00a0: le contenu a été horodaté après la signature qui le couvre.",
 	},
 	TimeSource: map[validation.TimeSource]string{
 		validation.ByTimeStamp:         "un horodatage de la signature",
@@ -333,6 +338,7 @@ var textAR = texts{
 	TSJudgedWhy:       "تم التحقق في ذلك التاريخ لأن (بالإنجليزية)",
 	RenewBefore:       "يجب التجديد قبل (tawthiq extend)، وإلا لم يعد التاريخ ثابتا",
 	ArchiveTimeStamps: "أختام زمنية للأرشفة (الحفظ الطويل الأمد)",
+	ContentTimeStamps: "ختم زمني للمحتوى (أنشئ التوقيع بعده)",
 	Qualification:     "التأهيل",
 	Qualified:         "توقيع مؤهل",
 	QualifiedWhy:      "السبب (بالإنجليزية)",
@@ -354,7 +360,7 @@ var textAR = texts{
 		validation.FormatFailure:                  "صيغة التوقيع غير مقروءة أو غير مطابقة للمعيار.",
 		validation.HashFailure:                    "غيرت الوثيقة بعد توقيعها: بصمتها لم تعد تطابق البصمة الموقعة.",
 		validation.SigCryptoFailure:               "لا يتحقق التوقيع التشفيري بالمفتاح العمومي للموقع.",
-		validation.Revoked:                        "ألغيت شهادة الموقع قبل الوقت الذي ثبت فيه وجود التوقيع.",
+		validation.Revoked:                        "ألغيت شهادة الموقع قبل إنشاء التوقيع: يثبت ختم زمني للمحتوى، مدرج في التوقيع، أنه أنشئ بعد ذلك.",
 		validation.NotYetValid:                    "أنشئ التوقيع قبل بدء صلاحية شهادة الموقع.",
 		validation.NoSigningCertificateFound:      "تعذر العثور على شهادة الموقع أو تحديدها.",
 		validation.NoCertificateChainFound:        "لا تؤدي شهادة الموقع إلى أي شهادة جذر موثوق بها.",
@@ -364,6 +370,7 @@ var textAR = texts{
 		validation.OutOfBoundsNoPOE:               "كانت شهادة الموقع منتهية الصلاحية أو لم تبدأ صلاحيتها بعد في وقت التحقق، ولا شيء يثبت أن التوقيع أنشئ خلال مدة صلاحيتها.",
 		validation.TryLater:                       "حالة إلغاء إحدى الشهادات غير متاحة بعد؛ أعيدوا التحقق لاحقا.",
 		validation.SignedDataNotFound:             "لم تقدم الوثيقة الموقعة، فلا يمكن التحقق من التوقيع بالنسبة إليها.",
+		validation.TimestampOrderFailure:          "الأختام الزمنية متناقضة: ختم المحتوى بعد التوقيع الذي يشمله.",
 	},
 	TimeSource: map[validation.TimeSource]string{
 		validation.ByTimeStamp:         "ختم زمني للتوقيع",

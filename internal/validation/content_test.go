@@ -1,0 +1,177 @@
+package validation_test
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tawthiq/tawthiq/internal/signature"
+	"github.com/tawthiq/tawthiq/internal/signature/pdf/pdftest"
+	"github.com/tawthiq/tawthiq/internal/testpki"
+	"github.com/tawthiq/tawthiq/internal/validation"
+)
+
+// twoStampers answers the content time-stamp (asked first) from content and
+// the signature time-stamp from sig: two clocks, to order the two at will.
+type twoStampers struct {
+	content, sig signature.Stamper
+	calls        int
+}
+
+func (s *twoStampers) StampDigest(ctx context.Context, d [32]byte) ([]byte, error) {
+	s.calls++
+	if s.calls == 1 {
+		return s.content.StampDigest(ctx, d)
+	}
+	return s.sig.StampDigest(ctx, d)
+}
+
+// signWithContentTS signs document at level with a content time-stamp from
+// content, and a signature time-stamp from f's TSA when level is B-T.
+func (f *fixture) signWithContentTS(t testing.TB, level signature.Level, content signature.Stamper) []byte {
+	t.Helper()
+	sig, err := signature.SignCAdES(t.Context(), document, f.signer, f.chain, signature.Options{Detached: true, Level: level,
+		Stamper: &twoStampers{content: content, sig: f.tsa}, ContentTimeStamp: true, Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+// TestContentTimeStamp_L425: a signed content-time-stamp (EN 319 122-1 §5.2.8)
+// proves the signature was made after its genTime. With the signer's
+// certificate revoked before it, the revoked key made the signature:
+// TOTAL-FAILED/REVOKED, where a signature time-stamp alone leaves
+// REVOKED_NO_POE. A content time-stamp later than the signature's is
+// TIMESTAMP_ORDER_FAILURE; one from an untrusted TSA proves nothing.
+func TestContentTimeStamp_L425(t *testing.T) {
+	f := newFixture(t)
+	other := newFixture(t)
+	holder := f.chain[0]
+	genTime := f.now.Add(1500 * time.Millisecond) // the signature time-stamp's
+	early := f.now.Add(-10 * time.Minute)
+	withCTS := f.signWithContentTS(t, signature.BT, f.tsa)              // both at genTime
+	earlyCTS := f.signWithContentTS(t, signature.BT, f.tsaAt(t, early)) // content stamped 10 min before
+	lateCTS := f.signWithContentTS(t, signature.BT, f.tsaAt(t, f.now.Add(time.Hour)))
+	untrustedCTS := f.signWithContentTS(t, signature.BT, other.tsa)
+	bbCTS := f.signWithContentTS(t, signature.BB, f.tsa)
+	later := f.now.Add(2 * time.Hour)
+	for _, tc := range []struct {
+		name        string
+		sig         []byte
+		status      validation.StatusSource
+		ind         validation.Indication
+		sub         validation.SubIndication
+		signedAfter time.Time // zero: no usable content time-stamp
+	}{
+		{"untouched", withCTS, status{}, validation.TotalPassed, "", genTime},
+		{"B-B with a content time-stamp: dated after, not before", bbCTS, status{}, validation.TotalPassed, "", genTime},
+		{"revoked before the content time-stamp", withCTS, revokedAt(holder, f.now.Add(-time.Minute)), validation.TotalFailed, validation.Revoked, genTime},
+		{"B-B revoked before the content time-stamp", bbCTS, revokedAt(holder, f.now.Add(-time.Minute)), validation.TotalFailed, validation.Revoked, genTime},
+		{"revoked between the content and signature time-stamps", earlyCTS, revokedAt(holder, f.now.Add(-5*time.Minute)),
+			validation.Indeterminate, validation.RevokedNoPOE, early},
+		{"revoked after the signature time-stamp", earlyCTS, revokedAt(holder, f.now.Add(time.Hour)), validation.TotalPassed, "", early},
+		{"content stamped after the signature", lateCTS, status{}, validation.Indeterminate, validation.TimestampOrderFailure, f.now.Add(time.Hour)},
+		{"content time-stamp from an untrusted TSA", untrustedCTS, revokedAt(holder, f.now.Add(-time.Minute)),
+			validation.Indeterminate, validation.RevokedNoPOE, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := validation.Validate(t.Context(), tc.sig, document, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert},
+				Status: tc.status, Now: later})
+			if r.Indication != tc.ind || r.SubIndication != tc.sub {
+				t.Fatalf("got %s/%s (%s), want %s/%s", r.Indication, r.SubIndication, r.Reason, tc.ind, tc.sub)
+			}
+			if !r.SignedAfter.Equal(tc.signedAfter) || len(r.ContentTimeStamps) != 1 {
+				t.Fatalf("signed after %s with %d content time-stamps, want %s and 1", r.SignedAfter, len(r.ContentTimeStamps), tc.signedAfter)
+			}
+			if tc.signedAfter.IsZero() && !strings.Contains(strings.Join(r.Warnings, "\n"), "content-time-stamp 1 ignored") {
+				t.Fatalf("no warning for the ignored content time-stamp: %q", r.Warnings)
+			}
+		})
+	}
+
+	// Independent judges: openssl cms accepts the signature with its signed
+	// content-time-stamp, and openssl ts finds the token stamps the document.
+	openssl := testpki.NeedTool(t, "openssl", "openssl")
+	dir := t.TempDir()
+	root := testpki.WriteCerts(t, dir, "root.pem", f.h.Root.Cert)
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	sigPath, data := write("sig.p7s", withCTS), write("data", document)
+	if out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-inform", "DER", "-in", sigPath, "-content", data,
+		"-CAfile", root, "-purpose", "any", "-cades", "-attime", fmt.Sprint(later.Unix()), "-out", filepath.Join(dir, "out")).CombinedOutput(); err != nil {
+		t.Fatalf("openssl cms refuses a signature with a content-time-stamp: %v\n%s", err, out)
+	}
+	sd, err := signature.Parse(withCTS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := write("cts.tsr", sd.Signers[0].ContentTimeStamps[0])
+	tsaChain := testpki.WriteCerts(t, dir, "tsa.pem", f.h.TSA.Cert)
+	verify := func(data string) error {
+		return exec.Command(openssl, "ts", "-verify", "-token_in", "-in", tok, "-data", data, "-CAfile", root,
+			"-untrusted", tsaChain, "-attime", fmt.Sprint(later.Unix())).Run()
+	}
+	if err := verify(data); err != nil {
+		t.Fatalf("openssl ts -verify: the content time-stamp does not stamp the document: %v", err)
+	}
+	if err := verify(write("other", []byte("another document"))); err == nil {
+		t.Fatal("openssl ts -verify accepts the content time-stamp for another document")
+	}
+}
+
+// TestPAdESContentTimeStamp_L425: the same proof in a PDF signature, read by
+// pdfsig as a valid signature.
+func TestPAdESContentTimeStamp_L425(t *testing.T) {
+	f := newFixture(t)
+	signed, err := signature.SignPAdES(t.Context(), pdftest.Document("Contrat", 0, false), f.signer, f.chain,
+		signature.PAdESOptions{Level: signature.BT, Stamper: f.tsa, ContentTimeStamp: true, Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: f.now.Add(time.Hour)}
+	for _, tc := range []struct {
+		name   string
+		status validation.StatusSource
+		ind    validation.Indication
+		sub    validation.SubIndication
+	}{
+		{"untouched", status{}, validation.TotalPassed, ""},
+		{"revoked before the content time-stamp", revokedAt(f.chain[0], f.now.Add(-time.Minute)), validation.TotalFailed, validation.Revoked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts.Status = tc.status
+			r := validation.ValidatePAdES(t.Context(), signed, opts)
+			if len(r.Signatures) != 1 {
+				t.Fatalf("%d signatures", len(r.Signatures))
+			}
+			s := r.Signatures[0].Report
+			if s.Indication != tc.ind || s.SubIndication != tc.sub || len(s.ContentTimeStamps) != 1 || s.SignedAfter.IsZero() {
+				t.Fatalf("got %s/%s (%s), %d content time-stamps, signed after %s; want %s/%s", s.Indication, s.SubIndication, s.Reason,
+					len(s.ContentTimeStamps), s.SignedAfter, tc.ind, tc.sub)
+			}
+		})
+	}
+	pdfsig := testpki.NeedTool(t, "pdfsig", "poppler-utils")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "signed.pdf")
+	if err := os.WriteFile(path, signed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nss := testpki.NSSDB(t, dir, testpki.WriteCerts(t, dir, "root.pem", f.h.Root.Cert))
+	out, _ := exec.Command(pdfsig, "-nssdir", nss, path).CombinedOutput()
+	if !strings.Contains(string(out), "Signature is Valid") {
+		t.Fatalf("pdfsig does not find the signature with a content time-stamp valid:\n%s", out)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -124,8 +125,8 @@ type cadesExtension struct {
 func clone(s [][]byte) [][]byte { return append([][]byte(nil), s...) }
 
 // gather adds the validation data of the signer's path, judged at the
-// earliest signature time-stamp, and of the TSA of every signature and archive
-// time-stamp (tokens are the signature time-stamps, old and new).
+// earliest signature time-stamp, and of the TSA of every content, signature
+// and archive time-stamp (tokens are the signature time-stamps, old and new).
 func (e *cadesExtension) gather(ctx context.Context, opts ExtendOptions, cert *x509.Certificate, tokens [][]byte) error {
 	sigStamps, err := stampTimes(tokens)
 	if err != nil {
@@ -139,10 +140,14 @@ func (e *cadesExtension) gather(ctx context.Context, opts ExtendOptions, cert *x
 	if err != nil {
 		return err
 	}
+	contentStamps, err := stampTimes(e.si.ContentTimeStamps)
+	if err != nil {
+		return err
+	}
 	have := ValidationData{Certs: e.sd.Certificates, CRLs: e.sd.CRLs, OCSPs: e.sd.OCSPs}
 	var add ValidationData
 	if err := gatherStamps(ctx, opts, &add, have, certsOf(e.sd.Certificates), cert, earliest(sigStamps),
-		append(sigStamps, archiveStamps...)); err != nil {
+		slices.Concat(sigStamps, archiveStamps, contentStamps)); err != nil {
 		return err
 	}
 	for _, d := range add.Certs {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,11 +101,12 @@ type padesFile struct {
 }
 
 type padesSig struct {
-	field  string
-	end    int64 // where its byte range, and the revision it signs, ends
-	sd     *SignedData
-	cert   *x509.Certificate
-	stamps []*timestamp.Token // its signature time-stamps
+	field   string
+	end     int64 // where its byte range, and the revision it signs, ends
+	sd      *SignedData
+	cert    *x509.Certificate
+	stamps  []*timestamp.Token // its signature time-stamps
+	content []*timestamp.Token // its content time-stamps: their TSAs' data goes in the DSS too
 }
 
 type docStamp struct {
@@ -201,6 +203,10 @@ func readSig(f *pdf.File, s pdf.Signature, end int64) (padesSig, error) {
 	if err != nil {
 		return padesSig{}, err
 	}
+	content, err := stampTimes(si.ContentTimeStamps)
+	if err != nil {
+		return padesSig{}, err
+	}
 	if !f.Covers(s) {
 		changes, err := f.ChangesAfter(end)
 		if err != nil {
@@ -212,7 +218,7 @@ func readSig(f *pdf.File, s pdf.Signature, end int64) (padesSig, error) {
 				s.Field, strings.Join(kinds, ", "))
 		}
 	}
-	return padesSig{field: s.Field, end: end, sd: sd, cert: cert, stamps: stamps}, nil
+	return padesSig{field: s.Field, end: end, sd: sd, cert: cert, stamps: stamps, content: content}, nil
 }
 
 func hasLTV(d pdf.DSS) bool { return len(d.Certs) > 0 && len(d.CRLs)+len(d.OCSPs) > 0 }
@@ -280,7 +286,7 @@ func (p *padesFile) addValidationData(ctx context.Context, doc []byte, opts Exte
 	}
 	var add ValidationData
 	for _, s := range p.sigs {
-		if err := gatherStamps(ctx, opts, &add, have, pool, s.cert, p.provenAt(s), s.stamps); err != nil {
+		if err := gatherStamps(ctx, opts, &add, have, pool, s.cert, p.provenAt(s), slices.Concat(s.stamps, s.content)); err != nil {
 			return nil, err
 		}
 	}

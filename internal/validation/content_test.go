@@ -1,6 +1,7 @@
 package validation_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tawthiq/tawthiq/internal/issuance"
+	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/signature"
 	"github.com/tawthiq/tawthiq/internal/signature/pdf/pdftest"
 	"github.com/tawthiq/tawthiq/internal/testpki"
@@ -173,5 +176,45 @@ func TestPAdESContentTimeStamp_L425(t *testing.T) {
 	out, _ := exec.Command(pdfsig, "-nssdir", nss, path).CombinedOutput()
 	if !strings.Contains(string(out), "Signature is Valid") {
 		t.Fatalf("pdfsig does not find the signature with a content time-stamp valid:\n%s", out)
+	}
+}
+
+// TestExtendGathersContentTSA_L417_3: extending to B-LT adds the status data
+// of the content time-stamp's TSA too, here one certified by the seal CA, whose
+// CRL nothing else in the file needs.
+func TestExtendGathersContentTSA_L417_3(t *testing.T) {
+	f := newFixture(t)
+	k, err := keys.GenerateThrowaway(keys.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := issuance.CATemplate(f.h.CSP, issuance.CASpec{Name: "tsa-seal", CommonName: "Tawthiq Demo TSU under the seal CA",
+		Role: issuance.RoleTSA, Parent: "seal", Validity: 365 * 24 * time.Hour, Serial: testpki.Serial(t), NotBefore: f.h.Now.Add(-time.Hour), PublicKey: k.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealTSA := testTSA{cert: testpki.Certify(t, tmpl, f.h.Seal, k.Public()).Cert, key: k}
+	bb := f.signWithContentTS(t, signature.BB, sealTSA.at(t, f.now))
+	blt, err := signature.ExtendCAdES(t.Context(), bb, document, signature.BLT, signature.ExtendOptions{Stamper: f.tsa,
+		Revocation: &testpki.RevocationSource{H: f.h, At: f.now.Add(2 * time.Second)}, CACerts: []*x509.Certificate{f.h.Root.Cert, f.h.Seal.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := signature.Parse(blt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range sd.CRLs {
+		if crl, err := x509.ParseRevocationList(d); err == nil && bytes.Equal(crl.RawIssuer, f.h.Seal.Cert.RawSubject) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the B-LT carries no CRL of the seal CA, the content time-stamp's TSA's issuer (%d CRLs)", len(sd.CRLs))
+	}
+	r := validation.Validate(t.Context(), blt, document, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: f.now.Add(time.Hour)})
+	if r.Indication != validation.TotalPassed || r.Level != "B-LT" || len(r.ContentTimeStamps) != 1 || !r.ContentTimeStamps[0].Trusted {
+		t.Fatalf("offline: %s/%s level %s, content time-stamps %+v", r.Indication, r.SubIndication, r.Level, r.ContentTimeStamps)
 	}
 }

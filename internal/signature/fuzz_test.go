@@ -3,6 +3,7 @@ package signature_test
 import (
 	"bytes"
 	"crypto"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,6 +33,13 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(sig)
 	}
+	withCTS := fx.opts(true, signature.BT)
+	withCTS.ContentTimeStamp = true
+	sig, err := signature.SignCAdES(f.Context(), document, fx.signer, fx.chain, withCTS)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sig)
 	f.Add([]byte{0x30, 0x00})
 	f.Fuzz(func(t *testing.T, der []byte) {
 		sd, err := signature.Parse(der)
@@ -53,7 +61,7 @@ func FuzzParse(f *testing.F) {
 			if si.SignedAttrs != nil && si.SignedAttrs[0] != 0x31 {
 				t.Fatal("signed attributes not retagged as SET OF")
 			}
-			for _, tok := range si.TimeStampTokens {
+			for _, tok := range slices.Concat(si.TimeStampTokens, si.ContentTimeStamps) {
 				if !bytes.Contains(der, tok) {
 					t.Fatal("a token that is not in the input")
 				}

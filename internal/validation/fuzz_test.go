@@ -21,6 +21,7 @@ func FuzzValidate(f *testing.F) {
 	f.Add(fx.sign(f, false, signature.BT, nil), false)
 	f.Add(fx.signLT(f, true, signature.BLT), true)
 	f.Add(fx.signLT(f, false, signature.BLTA), false)
+	f.Add(fx.signWithContentTS(f, signature.BT, fx.tsa), true)
 	f.Add([]byte{0x30, 0x80}, false)
 	f.Fuzz(func(t *testing.T, sig []byte, detached bool) {
 		opts := validation.Options{Roots: []*x509.Certificate{fx.h.Root.Cert}, Now: fx.now.Add(time.Hour)}

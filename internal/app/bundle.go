@@ -192,8 +192,8 @@ func verifyBundle(ctx context.Context, rep VerifyReport, raw []byte, opts valida
 
 // bundleRevocation asks this CSP's own OCSP responder in process for a
 // response signed now, so that the bundle's seal carries status issued after
-// its time-stamp, as offline validation of a CAdES seal requires. In process no
-// answer can be a replay, so one that does not echo the nonce still counts.
+// its time-stamp: proof of the status then that needs no nextUpdate rule. In
+// process no answer can be a replay, so one that does not echo the nonce still counts.
 type bundleRevocation struct {
 	a     *App
 	local localRevocation

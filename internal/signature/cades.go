@@ -125,8 +125,13 @@ func SignCAdES(ctx context.Context, content []byte, signer crypto.Signer, chain 
 	h.Write(content)
 	var contentTS []byte
 	if opts.ContentTimeStamp {
-		if contentTS, err = contentTimeStamp(ctx, opts.Stamper, content, cert); err != nil {
+		var stamped time.Time
+		if contentTS, stamped, err = contentTimeStamp(ctx, opts.Stamper, content, cert); err != nil {
 			return nil, err
+		}
+		// The claim follows the content's time-stamp: the signer signs after it (to the second, as UTCTime).
+		if s := stamped.UTC().Truncate(time.Second); s.After(signingTime) {
+			signingTime = s
 		}
 	}
 	attrs, err := signedAttributes(cert, h.Sum(nil), signingTime, !opts.OmitSigningTime, contentTS)
@@ -138,7 +143,7 @@ func SignCAdES(ctx context.Context, content []byte, signer crypto.Signer, chain 
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Unavailable, err, "the signer's key could not sign")
 	}
-	out, err := unsignedAndAssemble(ctx, content, chain, digestHash, cert, attrs, sigAlgID, sig, opts)
+	out, err := unsignedAndAssemble(ctx, content, chain, digestHash, cert, attrs, sigAlgID, sig, contentTS, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -211,30 +216,30 @@ func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Ti
 // contentTimeStamp has s stamp the SHA-256 of content (EN 319 122-1 §5.2.8:
 // the imprint is over the content the message-digest covers) and checks the
 // token: the content existed then, before the signature.
-func contentTimeStamp(ctx context.Context, s Stamper, content []byte, cert *x509.Certificate) ([]byte, error) {
+func contentTimeStamp(ctx context.Context, s Stamper, content []byte, cert *x509.Certificate) ([]byte, time.Time, error) {
 	digest := sha256.Sum256(content)
 	token, err := s.StampDigest(ctx, digest)
 	if err != nil {
 		e := errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority did not stamp the content")
 		e.Rule = errkind.As(err).Rule
-		return nil, e
+		return nil, time.Time{}, e
 	}
 	genTime, err := checkToken(token, digest[:])
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable content token")
+		return nil, time.Time{}, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable content token")
 	}
 	// L-25: the signature follows genTime, so genTime must be within the certificate's life.
 	if err := usableAt(cert, genTime); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return token, nil
+	return token, genTime, nil
 }
 
 // unsignedAndAssemble adds what the level asks after the signature value —
 // signature time-stamp (B-T), validation data (B-LT), archive time-stamp
 // (B-LTA) — and writes the ContentInfo.
 func unsignedAndAssemble(ctx context.Context, content []byte, chain []*x509.Certificate, digestHash crypto.Hash,
-	cert *x509.Certificate, attrs, sigAlgID, sig []byte, opts Options) ([]byte, error) {
+	cert *x509.Certificate, attrs, sigAlgID, sig, contentTS []byte, opts Options) ([]byte, error) {
 	var data ltv
 	for _, c := range chain {
 		data.addCert(c.Raw)
@@ -247,7 +252,11 @@ func unsignedAndAssemble(ctx context.Context, content []byte, chain []*x509.Cert
 		}
 		unsigned = append(unsigned, attr)
 		if opts.Level >= BLT {
-			got, err := gatherLTV(ctx, opts, chain, token, genTime)
+			tokens := [][]byte{token}
+			if contentTS != nil {
+				tokens = append(tokens, contentTS)
+			}
+			got, err := gatherLTV(ctx, opts, chain, tokens, genTime)
 			if err != nil {
 				return nil, err
 			}

@@ -24,37 +24,47 @@ type ltv struct {
 }
 
 // gatherLTV collects through opts.Revocation the revocation data of every
-// certificate of the signer's path and of the TSA's (EN 319 122-1 §5.5.1),
-// and refuses when it shows one revoked at the proven time at (L-25) or
-// gives no current answer. Issuers are looked for in chain, opts.CACerts and
-// the token; a certificate whose issuer is not among them is not covered,
-// except the signer's own, which must be.
-func gatherLTV(ctx context.Context, opts Options, chain []*x509.Certificate, token []byte, at time.Time) (ltv, error) {
-	t, err := timestamp.CheckToken(token)
-	if err != nil {
-		return ltv{}, errkind.Wrap(errkind.Internal, err, "re-reading the signature time-stamp")
-	}
+// certificate of the signer's path and of the TSA's of each token, the
+// signature time-stamp first (EN 319 122-1 §5.5.1), and refuses when it shows
+// one revoked at the proven time at (L-25) or gives no current answer. Issuers
+// are looked for in chain, opts.CACerts and the tokens; a certificate whose
+// issuer is not among them is not covered, except the signer's own, which must be.
+func gatherLTV(ctx context.Context, opts Options, chain []*x509.Certificate, tokens [][]byte, at time.Time) (ltv, error) {
 	pool := append(append([]*x509.Certificate{}, chain...), opts.CACerts...)
-	for _, d := range t.Certs {
-		if c, err := x509.ParseCertificate(d); err == nil {
-			pool = append(pool, c)
+	stamps := make([]*timestamp.Token, 0, len(tokens))
+	for _, tok := range tokens {
+		t, err := timestamp.CheckToken(tok)
+		if err != nil {
+			return ltv{}, errkind.Wrap(errkind.Internal, err, "re-reading a time-stamp of the signature")
 		}
+		stamps = append(stamps, t)
+		pool = append(pool, certsOf(t.Certs)...)
 	}
 	signerPath := path(chain[0], pool)
 	if len(signerPath) < 2 {
 		return ltv{}, errkind.New(errkind.Invalid, law.L25, "B-LT needs the issuer of the signer's certificate in the chain")
 	}
-	var out ltv
-	for _, p := range []struct {
+	type job struct {
 		path []*x509.Certificate
+		at   time.Time
 		rule law.ID
-	}{{signerPath, law.L25}, {path(t.Signer, pool), law.L417_3}} {
-		for i, c := range p.path {
+	}
+	jobs := []job{{signerPath, at, law.L25}}
+	var seen [][]byte // TSA certificates already covered: one TSA often stamps both
+	for _, t := range stamps {
+		if !containsDER(seen, t.Signer.Raw) {
+			seen = append(seen, t.Signer.Raw)
+			jobs = append(jobs, job{path(t.Signer, pool), t.GenTime, law.L417_3})
+		}
+	}
+	var out ltv
+	for _, j := range jobs {
+		for i, c := range j.path {
 			out.addCert(c.Raw)
-			if i+1 == len(p.path) {
+			if i+1 == len(j.path) {
 				break
 			}
-			if err := out.addStatus(ctx, opts.Revocation, c, p.path[i+1], at, p.rule); err != nil {
+			if err := out.addStatus(ctx, opts.Revocation, c, j.path[i+1], j.at, j.rule); err != nil {
 				return ltv{}, err
 			}
 		}

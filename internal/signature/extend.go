@@ -116,7 +116,8 @@ func gatherPath(ctx context.Context, add *ValidationData, have ValidationData, s
 }
 
 // freshAnswer: d holds an answer for c issued at or after at, and none shows
-// it revoked by then; such data is what a validator accepts as "not revoked".
+// it revoked by then: stronger than what the validator asks (CurrentAt), so
+// that what tawthiq adds proves the status at at without the nextUpdate rule.
 func freshAnswer(c, issuer *x509.Certificate, d ValidationData, at time.Time) bool {
 	fresh := false
 	for _, a := range StatusAnswers(c, issuer, d.CRLs, d.OCSPs) {

@@ -11,7 +11,6 @@ import (
 	"github.com/tawthiq/tawthiq/internal/errkind"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/signature/pdf"
-	"github.com/tawthiq/tawthiq/internal/timestamp"
 )
 
 // PAdESOptions says how SignPAdES signs a PDF (ETSI EN 319 142-1).
@@ -167,34 +166,38 @@ func checkEmbedded(out []byte, br [4]int64, signed, der []byte) error {
 	return errkind.New(errkind.Internal, law.L9, "the produced signature is not found in the PDF")
 }
 
-// addDSS gathers the certificates and revocation data of the signer's path and
-// of the signature time-stamp's TSA, judged at the time-stamp's genTime, and
-// writes them to the document security store (EN 319 142-1 §5.4.2).
+// addDSS gathers the certificates and revocation data of the signer's path,
+// judged at the signature time-stamp's genTime, and of the TSA's of the
+// signature and content time-stamps, and writes them to the document security
+// store (EN 319 142-1 §5.4.2).
 func addDSS(ctx context.Context, doc, cmsDER []byte, chain []*x509.Certificate, opts PAdESOptions) ([]byte, error) {
 	sd, err := Parse(cmsDER)
 	if err != nil || len(sd.Signers) != 1 || len(sd.Signers[0].TimeStampTokens) == 0 {
 		return nil, errkind.New(errkind.Internal, law.LInternal, "re-reading the signature for its time-stamp")
 	}
-	t, err := timestamp.CheckToken(sd.Signers[0].TimeStampTokens[0])
+	stamps, err := stampTimes(append([][]byte{sd.Signers[0].TimeStampTokens[0]}, sd.Signers[0].ContentTimeStamps...))
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Internal, err, "re-reading the signature time-stamp")
+		return nil, errkind.Wrap(errkind.Internal, err, "re-reading the time-stamps of the signature")
 	}
 	pool := append(append([]*x509.Certificate{}, chain...), opts.CACerts...)
-	for _, d := range t.Certs {
-		if c, err := x509.ParseCertificate(d); err == nil {
-			pool = append(pool, c)
-		}
+	for _, t := range stamps {
+		pool = append(pool, certsOf(t.Certs)...)
 	}
 	signerPath := path(chain[0], pool)
 	if len(signerPath) < 2 {
 		return nil, errkind.New(errkind.Invalid, law.L25, "B-LT needs the issuer of the signer's certificate in the chain")
 	}
 	var dss pdf.DSS
-	for _, p := range []struct {
-		path []*x509.Certificate
-		rule law.ID
-	}{{signerPath, law.L25}, {path(t.Signer, pool), law.L417_3}} {
-		if err := gatherDSS(ctx, &dss, opts.Revocation, p.path, t.GenTime, p.rule); err != nil {
+	if err := gatherDSS(ctx, &dss, opts.Revocation, signerPath, stamps[0].GenTime, law.L25); err != nil {
+		return nil, err
+	}
+	var seen [][]byte // TSA certificates already covered: one TSA often stamps both
+	for _, t := range stamps {
+		if containsDER(seen, t.Signer.Raw) {
+			continue
+		}
+		seen = append(seen, t.Signer.Raw)
+		if err := gatherDSS(ctx, &dss, opts.Revocation, path(t.Signer, pool), t.GenTime, law.L417_3); err != nil {
 			return nil, err
 		}
 	}

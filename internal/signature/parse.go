@@ -340,7 +340,8 @@ func (s *SignerInfo) readSignedAttrs(set cryptobyte.String) error {
 			return errors.New("cms: malformed signed attribute")
 		}
 		key := typ.String()
-		if seen[key] {
+		// Only the content-time-stamp may come more than once (one per TSA, EN 319 122-1 §5.2.8).
+		if seen[key] && !typ.Equal(cms.OIDContentTimeStamp) {
 			return fmt.Errorf("cms: signed attribute %s twice", key)
 		}
 		seen[key] = true
@@ -365,15 +366,15 @@ func (s *SignerInfo) readSignedAttrs(set cryptobyte.String) error {
 			}
 			s.SigningTime = t
 		case typ.Equal(cms.OIDContentTimeStamp):
+			if values.Empty() {
+				return errors.New("cms: empty content-time-stamp")
+			}
 			for !values.Empty() {
 				var tok cryptobyte.String
 				if !values.ReadASN1Element(&tok, cbasn1.SEQUENCE) {
 					return errors.New("cms: malformed content-time-stamp")
 				}
 				s.ContentTimeStamps = append(s.ContentTimeStamps, tok)
-			}
-			if len(s.ContentTimeStamps) == 0 {
-				return errors.New("cms: empty content-time-stamp")
 			}
 		case typ.Equal(cms.OIDSigningCertificateV2):
 			var scv2, ids, id, alg, hash cryptobyte.String

@@ -34,6 +34,10 @@ type Token struct {
 	Signer   *x509.Certificate
 	FailInfo []byte   // the failInfo BIT STRING when refused
 	Certs    [][]byte // the token's certificates field, DER, for path building
+	// Accuracy is the TSA's stated accuracy of GenTime (RFC 3161 §2.4.2):
+	// the time lies within GenTime ± Accuracy; HasAccuracy is false when none is stated.
+	Accuracy    time.Duration
+	HasAccuracy bool
 }
 
 // CheckReply reads a TimeStampResp. When granted, it checks the token the way a
@@ -242,8 +246,16 @@ func (t *Token) readTSTInfo(der []byte) error {
 			}
 		}
 	}
-	tst.SkipOptionalASN1(cbasn1.SEQUENCE) // accuracy
-	tst.SkipOptionalASN1(cbasn1.BOOLEAN)  // ordering
+	var acc cryptobyte.String
+	if !tst.ReadOptionalASN1(&acc, &t.HasAccuracy, cbasn1.SEQUENCE) {
+		return errors.New("malformed accuracy")
+	}
+	if t.HasAccuracy {
+		if t.Accuracy, err = readAccuracy(acc); err != nil {
+			return err
+		}
+	}
+	tst.SkipOptionalASN1(cbasn1.BOOLEAN) // ordering
 	var nonce cryptobyte.String
 	var hasNonce bool
 	if !tst.ReadOptionalASN1(&nonce, &hasNonce, cbasn1.INTEGER) {
@@ -253,6 +265,44 @@ func (t *Token) readTSTInfo(der []byte) error {
 		t.Nonce = nonce
 	}
 	return nil
+}
+
+// readAccuracy reads Accuracy ::= SEQUENCE { seconds INTEGER OPTIONAL,
+// millis [0] INTEGER (1..999) OPTIONAL, micros [1] INTEGER (1..999) OPTIONAL }.
+func readAccuracy(acc cryptobyte.String) (time.Duration, error) {
+	var secs, millis, micros int64
+	if acc.PeekASN1Tag(cbasn1.INTEGER) && (!acc.ReadASN1Integer(&secs) || secs < 0 || secs > 1<<31) {
+		return 0, errors.New("malformed accuracy seconds")
+	}
+	for _, f := range []struct {
+		tag cbasn1.Tag
+		v   *int64
+	}{{cbasn1.Tag(0).ContextSpecific(), &millis}, {cbasn1.Tag(1).ContextSpecific(), &micros}} {
+		var b cryptobyte.String
+		var has bool
+		if !acc.ReadOptionalASN1(&b, &has, f.tag) {
+			return 0, errors.New("malformed accuracy")
+		}
+		if has && (!readIntContents(b, f.v) || *f.v < 1 || *f.v > 999) {
+			return 0, errors.New("accuracy millis or micros out of 1..999")
+		}
+	}
+	if !acc.Empty() {
+		return 0, errors.New("malformed accuracy")
+	}
+	return time.Duration(secs)*time.Second + time.Duration(millis)*time.Millisecond + time.Duration(micros)*time.Microsecond, nil
+}
+
+// readIntContents reads the contents of an IMPLICIT INTEGER (a small, non-negative one).
+func readIntContents(b cryptobyte.String, v *int64) bool {
+	if len(b) == 0 || len(b) > 2 || b[0]&0x80 != 0 || (len(b) == 2 && b[0] == 0 && b[1]&0x80 == 0) {
+		return false
+	}
+	*v = 0
+	for _, c := range b {
+		*v = *v<<8 | int64(c)
+	}
+	return true
 }
 
 // signatureAlgorithmOf maps the SignerInfo's signatureAlgorithm to what verifies it.

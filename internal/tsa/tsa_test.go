@@ -274,3 +274,35 @@ func BenchmarkStamp(b *testing.B) {
 		}
 	})
 }
+
+// TestAccuracyRead: the accuracy a token states is read back as openssl reads
+// it: seconds, millis and micros (RFC 3161 §2.4.2); a validator bounds genTime with it.
+func TestAccuracyRead(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		acc  time.Duration
+		text string // openssl ts -reply -text
+	}{
+		{time.Second, "Accuracy: 0x01 seconds, unspecified millis, unspecified micros"},
+		{2*time.Second + 7*time.Millisecond, "Accuracy: 0x02 seconds, 0x07 millis, unspecified micros"},
+		{1500 * time.Microsecond, "Accuracy: unspecified seconds, 0x01 millis, 0x01F4 micros"},
+	} {
+		svc, err := tsa.New(tsa.Config{Signer: f.tsa.Key, Cert: f.tsa.Cert, Policy: testPolicy, Accuracy: tc.acc,
+			Clock: f.clk, Sync: tsa.Fixed{Offset: time.Microsecond, Known: true}, Store: f.db})
+		must(t, err)
+		q, err := tsa.BuildRequest(crypto.SHA256, make([]byte, 32), nil, true, nil)
+		must(t, err)
+		rep := svc.Stamp(t.Context(), q)
+		svc.Close()
+		tok, err := timestamp.CheckReply(rep.DER, nil)
+		must(t, err)
+		if !tok.HasAccuracy || tok.Accuracy != tc.acc {
+			t.Errorf("accuracy %v (stated %v), want %v", tok.Accuracy, tok.HasAccuracy, tc.acc)
+		}
+		reply := filepath.Join(f.dir, "acc.tsr")
+		must(t, os.WriteFile(reply, rep.DER, 0o600))
+		if text := mustOpenSSL(t, "ts", "-reply", "-in", reply, "-text"); !strings.Contains(text, tc.text) {
+			t.Errorf("openssl reads another accuracy than %q:\n%s", tc.text, text)
+		}
+	}
+}

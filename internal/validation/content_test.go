@@ -15,6 +15,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/signature"
+	"github.com/tawthiq/tawthiq/internal/signature/pdf"
 	"github.com/tawthiq/tawthiq/internal/signature/pdf/pdftest"
 	"github.com/tawthiq/tawthiq/internal/testpki"
 	"github.com/tawthiq/tawthiq/internal/validation"
@@ -59,6 +60,7 @@ func TestContentTimeStamp_L425(t *testing.T) {
 	holder := f.chain[0]
 	genTime := f.now.Add(1500 * time.Millisecond) // the signature time-stamp's
 	early := f.now.Add(-10 * time.Minute)
+	acc := time.Second                                                  // the TSAs' stated accuracy: a content time-stamp proves "after genTime - acc"
 	withCTS := f.signWithContentTS(t, signature.BT, f.tsa)              // both at genTime
 	earlyCTS := f.signWithContentTS(t, signature.BT, f.tsaAt(t, early)) // content stamped 10 min before
 	lateCTS := f.signWithContentTS(t, signature.BT, f.tsaAt(t, f.now.Add(time.Hour)))
@@ -73,14 +75,16 @@ func TestContentTimeStamp_L425(t *testing.T) {
 		sub         validation.SubIndication
 		signedAfter time.Time // zero: no usable content time-stamp
 	}{
-		{"untouched", withCTS, status{}, validation.TotalPassed, "", genTime},
-		{"B-B with a content time-stamp: dated after, not before", bbCTS, status{}, validation.TotalPassed, "", genTime},
-		{"revoked before the content time-stamp", withCTS, revokedAt(holder, f.now.Add(-time.Minute)), validation.TotalFailed, validation.Revoked, genTime},
-		{"B-B revoked before the content time-stamp", bbCTS, revokedAt(holder, f.now.Add(-time.Minute)), validation.TotalFailed, validation.Revoked, genTime},
+		{"untouched", withCTS, status{}, validation.TotalPassed, "", genTime.Add(-acc)},
+		{"B-B with a content time-stamp: dated after, not before", bbCTS, status{}, validation.TotalPassed, "", genTime.Add(-acc)},
+		{"revoked before the content time-stamp", withCTS, revokedAt(holder, f.now.Add(-time.Minute)), validation.TotalFailed, validation.Revoked, genTime.Add(-acc)},
+		{"B-B revoked before the content time-stamp", bbCTS, revokedAt(holder, f.now.Add(-time.Minute)), validation.TotalFailed, validation.Revoked, genTime.Add(-acc)},
+		// Revoked in the second before genTime-acc could be after the signing: no proof either way.
+		{"revoked within the content time-stamp's accuracy", withCTS, revokedAt(holder, f.now), validation.Indeterminate, validation.RevokedNoPOE, genTime.Add(-acc)},
 		{"revoked between the content and signature time-stamps", earlyCTS, revokedAt(holder, f.now.Add(-5*time.Minute)),
-			validation.Indeterminate, validation.RevokedNoPOE, early},
-		{"revoked after the signature time-stamp", earlyCTS, revokedAt(holder, f.now.Add(time.Hour)), validation.TotalPassed, "", early},
-		{"content stamped after the signature", lateCTS, status{}, validation.Indeterminate, validation.TimestampOrderFailure, f.now.Add(time.Hour)},
+			validation.Indeterminate, validation.RevokedNoPOE, early.Add(-acc)},
+		{"revoked after the signature time-stamp", earlyCTS, revokedAt(holder, f.now.Add(time.Hour)), validation.TotalPassed, "", early.Add(-acc)},
+		{"content stamped after the signature", lateCTS, status{}, validation.Indeterminate, validation.TimestampOrderFailure, f.now.Add(time.Hour - acc)},
 		{"content time-stamp from an untrusted TSA", untrustedCTS, revokedAt(holder, f.now.Add(-time.Minute)),
 			validation.Indeterminate, validation.RevokedNoPOE, time.Time{}},
 	} {
@@ -97,6 +101,12 @@ func TestContentTimeStamp_L425(t *testing.T) {
 				t.Fatalf("no warning for the ignored content time-stamp: %q", r.Warnings)
 			}
 		})
+	}
+
+	// The signer's claim follows the content time-stamp (it was signed after it), to the second.
+	r := validation.Validate(t.Context(), withCTS, document, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Status: status{}, Now: later})
+	if r.ClaimedTime == nil || r.ClaimedTime.Before(genTime.Truncate(time.Second)) || len(r.Warnings) != 0 {
+		t.Fatalf("claimed signing time %v, content time-stamp at %s, warnings %q", r.ClaimedTime, genTime, r.Warnings)
 	}
 
 	// Independent judges: openssl cms accepts the signature with its signed
@@ -166,6 +176,23 @@ func TestPAdESContentTimeStamp_L425(t *testing.T) {
 			}
 		})
 	}
+	// A B-B dated by a document time-stamp (tawthiq extend) earlier than its
+	// content time-stamp: the two contradict, whatever the status says.
+	bb, err := signature.SignPAdES(t.Context(), pdftest.Document("Contrat", 0, false), f.signer, f.chain,
+		signature.PAdESOptions{Level: signature.BB, Stamper: f.tsaAt(t, f.now.Add(time.Hour)), ContentTimeStamp: true, Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt, err := signature.ExtendPAdES(t.Context(), bb, signature.BT, signature.ExtendOptions{Stamper: f.tsa})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Status = revokedAt(f.chain[0], f.now.Add(30*time.Minute))
+	r := validation.ValidatePAdES(t.Context(), bt, opts)
+	if s := r.Signatures[0].Report; s.Indication != validation.Indeterminate || s.SubIndication != validation.TimestampOrderFailure {
+		t.Fatalf("content time-stamp after the document time-stamp: %s/%s (%s)", s.Indication, s.SubIndication, s.Reason)
+	}
+
 	pdfsig := testpki.NeedTool(t, "pdfsig", "poppler-utils")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "signed.pdf")
@@ -179,10 +206,10 @@ func TestPAdESContentTimeStamp_L425(t *testing.T) {
 	}
 }
 
-// TestExtendGathersContentTSA_L417_3: extending to B-LT adds the status data
-// of the content time-stamp's TSA too, here one certified by the seal CA, whose
-// CRL nothing else in the file needs.
-func TestExtendGathersContentTSA_L417_3(t *testing.T) {
+// TestLTGathersContentTSA_L417_3: signing at B-LT, and extending to it, add
+// the status data of the content time-stamp's TSA too, here one certified by
+// the seal CA, whose CRL nothing else in the file needs.
+func TestLTGathersContentTSA_L417_3(t *testing.T) {
 	f := newFixture(t)
 	k, err := keys.GenerateThrowaway(keys.ECDSAP256)
 	if err != nil {
@@ -194,27 +221,55 @@ func TestExtendGathersContentTSA_L417_3(t *testing.T) {
 		t.Fatal(err)
 	}
 	sealTSA := testTSA{cert: testpki.Certify(t, tmpl, f.h.Seal, k.Public()).Cert, key: k}
+	src := &testpki.RevocationSource{H: f.h, At: f.now.Add(2 * time.Second)}
+	cas := []*x509.Certificate{f.h.Root.Cert, f.h.Seal.Cert}
+	bySealCA := func(crls [][]byte) bool {
+		for _, d := range crls {
+			if crl, err := x509.ParseRevocationList(d); err == nil && bytes.Equal(crl.RawIssuer, f.h.Seal.Cert.RawSubject) {
+				return true
+			}
+		}
+		return false
+	}
+	opts := validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: f.now.Add(time.Hour)}
+
 	bb := f.signWithContentTS(t, signature.BB, sealTSA.at(t, f.now))
-	blt, err := signature.ExtendCAdES(t.Context(), bb, document, signature.BLT, signature.ExtendOptions{Stamper: f.tsa,
-		Revocation: &testpki.RevocationSource{H: f.h, At: f.now.Add(2 * time.Second)}, CACerts: []*x509.Certificate{f.h.Root.Cert, f.h.Seal.Cert}})
+	extended, err := signature.ExtendCAdES(t.Context(), bb, document, signature.BLT, signature.ExtendOptions{Stamper: f.tsa, Revocation: src, CACerts: cas})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd, err := signature.Parse(blt)
+	signed, err := signature.SignCAdES(t.Context(), document, f.signer, f.chain, signature.Options{Detached: true, Level: signature.BLT,
+		Stamper: &twoStampers{content: sealTSA.at(t, f.now), sig: f.tsa}, ContentTimeStamp: true, Revocation: src, CACerts: cas,
+		Now: func() time.Time { return f.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
-	for _, d := range sd.CRLs {
-		if crl, err := x509.ParseRevocationList(d); err == nil && bytes.Equal(crl.RawIssuer, f.h.Seal.Cert.RawSubject) {
-			found = true
+	for name, sig := range map[string][]byte{"extended": extended, "signed": signed} {
+		sd, err := signature.Parse(sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bySealCA(sd.CRLs) {
+			t.Fatalf("%s CAdES B-LT: no CRL of the seal CA, the content time-stamp's TSA's issuer (%d CRLs)", name, len(sd.CRLs))
+		}
+		r := validation.Validate(t.Context(), sig, document, opts)
+		if r.Indication != validation.TotalPassed || r.Level != "B-LT" || len(r.ContentTimeStamps) != 1 || !r.ContentTimeStamps[0].Trusted {
+			t.Fatalf("%s, offline: %s/%s level %s, content time-stamps %+v", name, r.Indication, r.SubIndication, r.Level, r.ContentTimeStamps)
 		}
 	}
-	if !found {
-		t.Fatalf("the B-LT carries no CRL of the seal CA, the content time-stamp's TSA's issuer (%d CRLs)", len(sd.CRLs))
+
+	doc, err := signature.SignPAdES(t.Context(), pdftest.Document("Contrat", 0, false), f.signer, f.chain, signature.PAdESOptions{Level: signature.BLT,
+		Stamper: &twoStampers{content: sealTSA.at(t, f.now), sig: f.tsa}, ContentTimeStamp: true, Revocation: src, CACerts: cas,
+		Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
 	}
-	r := validation.Validate(t.Context(), blt, document, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: f.now.Add(time.Hour)})
-	if r.Indication != validation.TotalPassed || r.Level != "B-LT" || len(r.ContentTimeStamps) != 1 || !r.ContentTimeStamps[0].Trusted {
-		t.Fatalf("offline: %s/%s level %s, content time-stamps %+v", r.Indication, r.SubIndication, r.Level, r.ContentTimeStamps)
+	pf, err := pdf.Open(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dss, err := pf.DSS()
+	if err != nil || !bySealCA(dss.CRLs) {
+		t.Fatalf("PAdES B-LT: no CRL of the seal CA in the DSS (%d CRLs, %v)", len(dss.CRLs), err)
 	}
 }

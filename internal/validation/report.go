@@ -72,7 +72,8 @@ type Report struct {
 	// ContentTimeStamps are the signed content-time-stamps, each validated: a
 	// usable one proves the signature was made after its genTime (SignedAfter).
 	ContentTimeStamps []TimeStamp `json:"contentTimeStamps,omitempty"`
-	// SignedAfter is the latest genTime of a usable content-time-stamp; zero when none.
+	// SignedAfter is when the signature is proven made after: the latest genTime
+	// of a usable content-time-stamp less its TSA's accuracy; zero when none.
 	SignedAfter time.Time `json:"signedAfter,omitzero"`
 	// ArchiveTimeStamps are the archive-time-stamp-v3 attributes, each validated (B-LTA).
 	ArchiveTimeStamps []TimeStamp `json:"archiveTimeStamps,omitempty"`
@@ -129,6 +130,7 @@ type TimeStamp struct {
 	TrustService *TrustService `json:"trustService,omitempty"` // the lists' answer on the TSA; null when none was consulted
 	Ignored      string        `json:"ignored,omitempty"`
 	kind         string        // kindContent, kindSignature, kindArchive or kindDocument: how JudgedWhy names it
+	accuracy     time.Duration // the TSA's stated accuracy; unstated, defaultAccuracy
 	uncovered    bool          // judged at the validation time: no later time-stamp covers it
 }
 

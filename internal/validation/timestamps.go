@@ -44,6 +44,14 @@ const (
 	kindDocument  = "document time-stamp"
 )
 
+// defaultAccuracy bounds the genTime of a token that states no accuracy (RFC
+// 3161 leaves it to other means) when a verdict rests on the order of two times.
+const defaultAccuracy = time.Second
+
+// earliest and latest bound when the token's data existed, by its accuracy.
+func (t TimeStamp) earliest() time.Time { return t.GenTime.Add(-t.accuracy) }
+func (t TimeStamp) latest() time.Time   { return t.GenTime.Add(t.accuracy) }
+
 // imprinter gives the imprint a token must carry, under the token's hash.
 type imprinter func(crypto.Hash) []byte
 
@@ -73,7 +81,10 @@ func (v *validator) checkParsed(token []byte, t *timestamp.Token, err error, wan
 	if err != nil {
 		return TimeStamp{Ignored: err.Error(), kind: kind}, nil
 	}
-	out := TimeStamp{GenTime: t.GenTime.UTC(), TSA: t.Signer.Subject.String(), kind: kind}
+	out := TimeStamp{GenTime: t.GenTime.UTC(), TSA: t.Signer.Subject.String(), kind: kind, accuracy: defaultAccuracy}
+	if t.HasAccuracy {
+		out.accuracy = t.Accuracy
+	}
 	if t.HashAlg == 0 || !t.HashAlg.Available() {
 		out.Ignored = "its message imprint uses a hash this validator does not accept"
 		return out, nil

@@ -242,6 +242,10 @@ func (v *validator) run(ctx context.Context, der, content []byte, poe []TimeStam
 	if c := v.r.ClaimedTime; c != nil && v.r.ProvenBy == ByTimeStamp && c.After(at) {
 		v.warn("the claimed signing time %s is after the time-stamp's %s: the claim is wrong (L-425: only the proven date counts)", ts(*c), ts(at))
 	}
+	// A claim is a whole second of the signer's clock: a second's leeway.
+	if c := v.r.ClaimedTime; c != nil && !v.r.SignedAfter.IsZero() && c.Add(time.Second).Before(v.r.SignedAfter) {
+		v.warn("the claimed signing time %s is before the content-time-stamp's %s: the claim is wrong (L-425: only the proven date counts)", ts(*c), ts(v.r.SignedAfter))
+	}
 
 	// EN 319 102-1 §5.2.6 and §5.6.2.4: the signer's certificate at best-signature-time.
 	if at.Before(signer.NotBefore) {
@@ -306,9 +310,10 @@ func (v *validator) checkStatus(chain []*x509.Certificate, at time.Time) bool {
 		case revokedAt.After(at):
 			// §5.6.2.4: a proof of existence before the revocation makes the signature good.
 			v.warn("%s was revoked at %s, after the proven time %s (%s)", who, ts(revokedAt), ts(at), v.r.ProvenBy)
-		case i == 0 && !v.r.SignedAfter.IsZero() && !revokedAt.After(v.r.SignedAfter):
+		case i == 0 && !v.r.SignedAfter.IsZero() && !revokedAt.Add(time.Second).After(v.r.SignedAfter):
 			// §5.3.4: the signature includes a content-time-stamp later than the
-			// revocation, so the revoked key made it.
+			// revocation, so the revoked key made it. A revocation time is a whole
+			// second: the revocation may fall anywhere in it.
 			v.fail(TotalFailed, Revoked, "%s was revoked at %s, and a content-time-stamp proves the signature was made after %s",
 				who, ts(revokedAt), ts(v.r.SignedAfter))
 			return false
@@ -351,11 +356,12 @@ func (v *validator) bestSignatureTime(si *signature.SignerInfo, archives []*time
 
 // contentTimeStamps validates the signed content-time-stamps over signed, each
 // judged at the earliest later time-stamp covering the signed attributes
-// (signature, archive or document time-stamp), and sets SignedAfter. A usable
-// one later than a usable signature time-stamp breaks EN 319 102-1's ordering
-// of time-stamps (TIMESTAMP_ORDER_FAILURE): it reports false after v.fail.
+// (signature, archive or document time-stamp), and sets SignedAfter, each
+// genTime less its accuracy. A usable one later than a usable time-stamp that
+// covers the signature, or than the validation time, breaks EN 319 102-1's
+// ordering of time-stamps (TIMESTAMP_ORDER_FAILURE): it reports false after v.fail.
 func (v *validator) contentTimeStamps(si *signature.SignerInfo, signed []byte, poe []TimeStamp) bool {
-	covers := slices.Concat(poe, v.r.ArchiveTimeStamps, v.sigStamps)
+	covers := slices.Concat(v.sigStamps, v.r.ArchiveTimeStamps, poe)
 	for i, tok := range si.ContentTimeStamps {
 		got, t := v.checkTimeStamp(tok, hashOf(signed), covers, kindContent)
 		v.r.ContentTimeStamps = append(v.r.ContentTimeStamps, got)
@@ -363,16 +369,23 @@ func (v *validator) contentTimeStamps(si *signature.SignerInfo, signed []byte, p
 			v.warn("content-time-stamp %d ignored: %s", i+1, got.Ignored)
 			continue
 		}
-		if got.GenTime.After(v.r.SignedAfter) {
-			v.r.SignedAfter = got.GenTime
+		if got.earliest().After(v.r.SignedAfter) {
+			v.r.SignedAfter = got.earliest()
 		}
 	}
-	for _, s := range v.sigStamps {
-		if !v.r.SignedAfter.IsZero() && s.GenTime.Before(v.r.SignedAfter) {
-			v.fail(Indeterminate, TimestampOrderFailure, "the content-time-stamp of %s is later than the signature-time-stamp of %s: the content cannot be stamped after the signature over it",
-				ts(v.r.SignedAfter), ts(s.GenTime))
+	if v.r.SignedAfter.IsZero() {
+		return true
+	}
+	for _, c := range covers {
+		if c.usable() && v.r.SignedAfter.After(c.latest()) {
+			v.fail(Indeterminate, TimestampOrderFailure, "a content-time-stamp proves the signature was made after %s, but the %s from %s proves it existed at %s: the time-stamps contradict each other",
+				ts(v.r.SignedAfter), c.kind, c.TSA, ts(c.GenTime))
 			return false
 		}
+	}
+	if v.r.SignedAfter.After(v.r.ValidationAt) {
+		v.fail(Indeterminate, TimestampOrderFailure, "a content-time-stamp proves the signature was made after %s, later than the validation time %s", ts(v.r.SignedAfter), ts(v.r.ValidationAt))
+		return false
 	}
 	return true
 }

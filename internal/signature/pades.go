@@ -24,8 +24,9 @@ type PAdESOptions struct {
 	Now     func() time.Time // the claimed signing time, /M; nil is time.Now
 	// Reason, Location and Name go in the signature dictionary as the signer states them.
 	Reason, Location, Name string
-	// ContentTimeStamp stamps the signed bytes before signing (EN 319 142-1
-	// §5.4.3, a CAdES content-time-stamp): the signature was made after it.
+	// ContentTimeStamp stamps the signed bytes before signing (the CAdES
+	// content-time-stamp, which EN 319 142-1 baseline signatures may carry):
+	// the signature was made after it.
 	ContentTimeStamp bool
 }
 

@@ -3,7 +3,9 @@ package validation_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,9 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
 	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/signature"
+	"github.com/tawthiq/tawthiq/internal/signature/cms"
 	"github.com/tawthiq/tawthiq/internal/signature/pdf"
 	"github.com/tawthiq/tawthiq/internal/signature/pdf/pdftest"
 	"github.com/tawthiq/tawthiq/internal/testpki"
@@ -271,5 +277,124 @@ func TestLTGathersContentTSA_L417_3(t *testing.T) {
 	dss, err := pf.DSS()
 	if err != nil || !bySealCA(dss.CRLs) {
 		t.Fatalf("PAdES B-LT: no CRL of the seal CA in the DSS (%d CRLs, %v)", len(dss.CRLs), err)
+	}
+}
+
+// craftCAdES assembles, outside SignCAdES and its refusals, a detached CAdES
+// B-B by f's holder over document, with content-type, message-digest,
+// signing-certificate-v2 and the extra signed attributes: what another
+// signer's software could make.
+func craftCAdES(t testing.TB, f *fixture, extra ...[]byte) []byte {
+	t.Helper()
+	algID, h, _, err := issuance.SignatureAlgorithmFor(f.signer.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := h.New()
+	d.Write(document)
+	var ct, md, scv2 cryptobyte.Builder
+	ct.AddASN1ObjectIdentifier(cms.OIDData)
+	md.AddASN1OctetString(d.Sum(nil))
+	cms.AddSigningCertificateV2(&scv2, f.chain[0])
+	attrs := [][]byte{attribute(t, cms.OIDContentType, ct.BytesOrPanic()), attribute(t, cms.OIDMessageDigest, md.BytesOrPanic()), scv2.BytesOrPanic()}
+	set, err := cms.Set(append(attrs, extra...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := issuance.SignDigestOf(f.signer, h, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	explicit0 := cbasn1.Tag(0).ContextSpecific().Constructed()
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // ContentInfo
+		b.AddASN1ObjectIdentifier(cms.OIDSignedData)
+		b.AddASN1(explicit0, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // SignedData
+				b.AddASN1Int64(1)
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { cms.AddDigestAlgorithm(b, h) })
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(cms.OIDData) })
+				b.AddASN1(explicit0, func(b *cryptobyte.Builder) { // [0] IMPLICIT certificates
+					for _, c := range f.chain {
+						b.AddBytes(c.Raw)
+					}
+				})
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // SignerInfo
+						b.AddASN1Int64(1)
+						cms.AddIssuerAndSerial(b, f.chain[0])
+						cms.AddDigestAlgorithm(b, h)
+						b.AddASN1(explicit0, func(b *cryptobyte.Builder) { b.AddBytes(cms.Contents(set)) })
+						b.AddBytes(algID)
+						b.AddASN1OctetString(sig)
+					})
+				})
+			})
+		})
+	})
+	return b.BytesOrPanic()
+}
+
+func attribute(t testing.TB, oid asn1.ObjectIdentifier, value []byte) []byte {
+	t.Helper()
+	a, err := cms.Attribute(oid, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// contentTSAttr is a content-time-stamp attribute over document made at genTime by f's TSA.
+func contentTSAttr(t testing.TB, f *fixture, genTime time.Time) []byte {
+	t.Helper()
+	tok, err := f.tsaAt(t, genTime).StampDigest(t.Context(), sha256.Sum256(document))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return attribute(t, cms.OIDContentTimeStamp, tok)
+}
+
+// TestContentTimeStampForeign_L25: signatures another signer's software could
+// make. Made by an expired certificate with a content time-stamp after its
+// expiry: INDETERMINATE/EXPIRED (EN 319 102-1 §5.3.4 step 5), where the same
+// signature stamped before the expiry stays OUT_OF_BOUNDS_NO_POE. Two
+// content-time-stamp attributes (several TSAs, EN 319 122-1 §5.2.8) are read,
+// the latest bounding the signing.
+func TestContentTimeStampForeign_L25(t *testing.T) {
+	f := newFixture(t)
+	holder := f.chain[0]
+	expired := holder.NotAfter.Add(48 * time.Hour)
+	if f.h.TSA.Cert.NotAfter.Before(expired) {
+		t.Fatal("the fixture's TSA expires before its holder: this test needs it valid after")
+	}
+	after, before := holder.NotAfter.Add(24*time.Hour), holder.NotAfter.Add(-24*time.Hour)
+	opts := validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Status: status{}, Now: expired}
+	for _, tc := range []struct {
+		name string
+		sig  []byte
+		now  time.Time
+		ind  validation.Indication
+		sub  validation.SubIndication
+		n    int
+		from time.Time
+	}{
+		{"content stamped after the certificate expired", craftCAdES(t, f, contentTSAttr(t, f, after)), expired,
+			validation.Indeterminate, validation.Expired, 1, after},
+		{"content stamped before the certificate expired", craftCAdES(t, f, contentTSAttr(t, f, before)), expired,
+			validation.Indeterminate, validation.OutOfBoundsNoPOE, 1, before},
+		{"no content time-stamp", craftCAdES(t, f), expired, validation.Indeterminate, validation.OutOfBoundsNoPOE, 0, time.Time{}},
+		{"two content-time-stamp attributes", craftCAdES(t, f, contentTSAttr(t, f, f.now), contentTSAttr(t, f, f.now.Add(time.Minute))), f.now.Add(time.Hour),
+			validation.TotalPassed, "", 2, f.now.Add(time.Minute)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts.Now = tc.now
+			r := validation.Validate(t.Context(), tc.sig, document, opts)
+			if r.Indication != tc.ind || r.SubIndication != tc.sub {
+				t.Fatalf("got %s/%s (%s), want %s/%s", r.Indication, r.SubIndication, r.Reason, tc.ind, tc.sub)
+			}
+			if want := tc.from.Add(-time.Second); len(r.ContentTimeStamps) != tc.n || (tc.n > 0 && !r.SignedAfter.Equal(want)) {
+				t.Fatalf("%d content time-stamps, signed after %s; want %d, %s", len(r.ContentTimeStamps), r.SignedAfter, tc.n, want)
+			}
+		})
 	}
 }

@@ -35,6 +35,7 @@ const (
 	TryLater                       SubIndication = "TRY_LATER"
 	SignedDataNotFound             SubIndication = "SIGNED_DATA_NOT_FOUND"
 	TimestampOrderFailure          SubIndication = "TIMESTAMP_ORDER_FAILURE" // INDETERMINATE: a content time-stamp after a signature time-stamp
+	Expired                        SubIndication = "EXPIRED"                 // INDETERMINATE (§5.3.4): a content time-stamp after the certificate expired
 )
 
 // TimeSource says where the proven time comes from.

@@ -258,6 +258,12 @@ func (v *validator) run(ctx context.Context, der, content []byte, poe []TimeStam
 			v.fail(Indeterminate, NoCertificateChainFound, "no certification path from the signer's certificate to a trusted root: %v", err)
 			return
 		}
+		if v.r.SignedAfter.After(signer.NotAfter) {
+			// §5.3.4 step 5: a content-time-stamp proves the signature was made after expiry.
+			v.fail(Indeterminate, Expired, "the signer's certificate expired at %s, and a content-time-stamp proves the signature was made after %s",
+				ts(signer.NotAfter), ts(v.r.SignedAfter))
+			return
+		}
 		v.fail(Indeterminate, OutOfBoundsNoPOE, "the signer's certificate expired at %s, before the proven time %s, and nothing proves the signature existed before (%s)",
 			ts(signer.NotAfter), ts(at), v.r.ProvenBy)
 		return

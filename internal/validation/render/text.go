@@ -149,6 +149,7 @@ var textEN = texts{
 		validation.TryLater:                       "the revocation status of a certificate is not available yet; validate again later.",
 		validation.SignedDataNotFound:             "the signed document was not provided, so the signature cannot be checked against it.",
 		validation.TimestampOrderFailure:          "the time-stamps contradict each other: the content was stamped after the signature over it.",
+		validation.Expired:                        "the signature was made after the signer's certificate expired: a time-stamp of the content, included in the signature, proves it.",
 	},
 	TimeSource: map[validation.TimeSource]string{
 		validation.ByTimeStamp:         "a signature time-stamp",
@@ -260,6 +261,7 @@ var textFR = texts{
 		validation.TryLater:                       "l'état de révocation d'un certificat n'est pas encore disponible\u00a0; validez de nouveau plus tard.",
 		validation.SignedDataNotFound:             "le document signé n'a pas été fourni\u00a0: la signature ne peut pas être vérifiée par rapport à lui.",
 		validation.TimestampOrderFailure:          "les horodatages se contredisent\u00a0: le contenu a été horodaté après la signature qui le couvre.",
+		validation.Expired:                        "la signature a été faite après l'expiration du certificat du signataire\u00a0: un horodatage du contenu, inclus dans la signature, le prouve.",
 	},
 	TimeSource: map[validation.TimeSource]string{
 		validation.ByTimeStamp:         "un horodatage de la signature",
@@ -371,6 +373,7 @@ var textAR = texts{
 		validation.TryLater:                       "حالة إلغاء إحدى الشهادات غير متاحة بعد؛ أعيدوا التحقق لاحقا.",
 		validation.SignedDataNotFound:             "لم تقدم الوثيقة الموقعة، فلا يمكن التحقق من التوقيع بالنسبة إليها.",
 		validation.TimestampOrderFailure:          "الأختام الزمنية متناقضة: ختم المحتوى بعد التوقيع الذي يشمله.",
+		validation.Expired:                        "أنشئ التوقيع بعد انتهاء صلاحية شهادة الموقع: يثبت ذلك ختم زمني للمحتوى مدرج في التوقيع.",
 	},
 	TimeSource: map[validation.TimeSource]string{
 		validation.ByTimeStamp:         "ختم زمني للتوقيع",

@@ -126,7 +126,8 @@ func SignCAdES(ctx context.Context, content []byte, signer crypto.Signer, chain 
 	var contentTS []byte
 	if opts.ContentTimeStamp {
 		var stamped time.Time
-		if contentTS, stamped, err = contentTimeStamp(ctx, opts.Stamper, content, cert); err != nil {
+		// EN 319 122-1 §5.2.8: the imprint is over the content the message-digest covers.
+		if contentTS, stamped, err = stampWithin(ctx, opts.Stamper, content, cert, "content"); err != nil {
 			return nil, err
 		}
 		// The claim follows the content's time-stamp: the signer signs after it (to the second, as UTCTime).
@@ -213,27 +214,6 @@ func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Ti
 	return cms.Set(attrs)
 }
 
-// contentTimeStamp has s stamp the SHA-256 of content (EN 319 122-1 §5.2.8:
-// the imprint is over the content the message-digest covers) and checks the
-// token: the content existed then, before the signature.
-func contentTimeStamp(ctx context.Context, s Stamper, content []byte, cert *x509.Certificate) ([]byte, time.Time, error) {
-	digest := sha256.Sum256(content)
-	token, err := s.StampDigest(ctx, digest)
-	if err != nil {
-		e := errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority did not stamp the content")
-		e.Rule = errkind.As(err).Rule
-		return nil, time.Time{}, e
-	}
-	genTime, err := checkToken(token, digest[:])
-	if err != nil {
-		return nil, time.Time{}, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable content token")
-	}
-	// L-25: the signature follows genTime, so genTime must be within the certificate's life.
-	if err := usableAt(cert, genTime); err != nil {
-		return nil, time.Time{}, err
-	}
-	return token, genTime, nil
-}
 
 // unsignedAndAssemble adds what the level asks after the signature value —
 // signature time-stamp (B-T), validation data (B-LT), archive time-stamp
@@ -290,19 +270,8 @@ func unsignedAndAssemble(ctx context.Context, content []byte, chain []*x509.Cert
 // it, and returns the signature-time-stamp attribute (ETSI EN 319 122-1 §5.3),
 // the token and its genTime.
 func timeStampAttribute(ctx context.Context, s Stamper, sig []byte, cert *x509.Certificate) ([]byte, []byte, time.Time, error) {
-	digest := sha256.Sum256(sig)
-	token, err := s.StampDigest(ctx, digest)
+	token, genTime, err := stampWithin(ctx, s, sig, cert, "signature")
 	if err != nil {
-		e := errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority did not stamp the signature")
-		e.Rule = errkind.As(err).Rule // e.g. L-21-1: the TSA's clock is not trustworthy now
-		return nil, nil, time.Time{}, e
-	}
-	genTime, err := checkToken(token, digest[:])
-	if err != nil {
-		return nil, nil, time.Time{}, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable token")
-	}
-	// L-25: the proven time, not only the claimed one, falls within the certificate's life.
-	if err := usableAt(cert, genTime); err != nil {
 		return nil, nil, time.Time{}, err
 	}
 	attr, err := cms.Attribute(cms.OIDSignatureTimeStampTok, token)
@@ -310,6 +279,27 @@ func timeStampAttribute(ctx context.Context, s Stamper, sig []byte, cert *x509.C
 		return nil, nil, time.Time{}, errkind.Wrap(errkind.Internal, err, "encoding the signature time-stamp")
 	}
 	return attr, token, genTime, nil
+}
+
+// stampWithin has s stamp the SHA-256 of data (what names it in errors),
+// checks the token, and refuses a genTime outside cert's life (L-25): the
+// proven time, not only the claimed one, must fall within it.
+func stampWithin(ctx context.Context, s Stamper, data []byte, cert *x509.Certificate, what string) ([]byte, time.Time, error) {
+	digest := sha256.Sum256(data)
+	token, err := s.StampDigest(ctx, digest)
+	if err != nil {
+		e := errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority did not stamp the %s", what)
+		e.Rule = errkind.As(err).Rule // e.g. L-21-1: the TSA's clock is not trustworthy now
+		return nil, time.Time{}, e
+	}
+	genTime, err := checkToken(token, digest[:])
+	if err != nil {
+		return nil, time.Time{}, errkind.Wrap(errkind.Unavailable, err, "the time-stamping authority returned an unusable token for the %s", what)
+	}
+	if err := usableAt(cert, genTime); err != nil {
+		return nil, time.Time{}, err
+	}
+	return token, genTime, nil
 }
 
 // signerFields writes the SignerInfo's fields up to its signature: what an

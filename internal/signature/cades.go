@@ -214,7 +214,6 @@ func signedAttributes(cert *x509.Certificate, digest []byte, signingTime time.Ti
 	return cms.Set(attrs)
 }
 
-
 // unsignedAndAssemble adds what the level asks after the signature value —
 // signature time-stamp (B-T), validation data (B-LT), archive time-stamp
 // (B-LTA) — and writes the ContentInfo.

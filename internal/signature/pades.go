@@ -180,28 +180,12 @@ func addDSS(ctx context.Context, doc, cmsDER []byte, chain []*x509.Certificate, 
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Internal, err, "re-reading the time-stamps of the signature")
 	}
-	pool := append(append([]*x509.Certificate{}, chain...), opts.CACerts...)
-	for _, t := range stamps {
-		pool = append(pool, certsOf(t.Certs)...)
-	}
-	signerPath := path(chain[0], pool)
-	if len(signerPath) < 2 {
-		return nil, errkind.New(errkind.Invalid, law.L25, "B-LT needs the issuer of the signer's certificate in the chain")
-	}
-	var dss pdf.DSS
-	if err := gatherDSS(ctx, &dss, opts.Revocation, signerPath, stamps[0].GenTime, law.L25); err != nil {
+	var add ValidationData
+	if err := gatherStamps(ctx, ExtendOptions{Revocation: opts.Revocation, CACerts: opts.CACerts}, &add, ValidationData{},
+		chain, chain[0], stamps[0].GenTime, stamps); err != nil {
 		return nil, err
 	}
-	var seen [][]byte // TSA certificates already covered: one TSA often stamps both
-	for _, t := range stamps {
-		if containsDER(seen, t.Signer.Raw) {
-			continue
-		}
-		seen = append(seen, t.Signer.Raw)
-		if err := gatherDSS(ctx, &dss, opts.Revocation, path(t.Signer, pool), t.GenTime, law.L417_3); err != nil {
-			return nil, err
-		}
-	}
+	dss := pdf.DSS{Certs: add.Certs, CRLs: add.CRLs, OCSPs: add.OCSPs}
 	f, err := openPDF(doc)
 	if err != nil {
 		return nil, err
@@ -211,19 +195,6 @@ func addDSS(ctx context.Context, doc, cmsDER []byte, chain []*x509.Certificate, 
 		return nil, errkind.Wrap(errkind.Internal, err, "writing the DSS")
 	}
 	return out, nil
-}
-
-// gatherDSS adds path's certificates and, for each but the last, the raw CRLs
-// and OCSP responses src gives, refusing data that shows one revoked at at or
-// leaves its status unknown (judgeStatus). A PAdES DSS keeps them raw, not as
-// CMS RevocationInfoChoices.
-func gatherDSS(ctx context.Context, dss *pdf.DSS, src RevocationSource, path []*x509.Certificate, at time.Time, rule law.ID) error {
-	add := ValidationData{Certs: dss.Certs, CRLs: dss.CRLs, OCSPs: dss.OCSPs}
-	if err := gatherPath(ctx, &add, ValidationData{}, src, path, at, rule); err != nil {
-		return err
-	}
-	dss.Certs, dss.CRLs, dss.OCSPs = add.Certs, add.CRLs, add.OCSPs
-	return nil
 }
 
 func appendNew(s [][]byte, add ...[]byte) [][]byte {

@@ -60,11 +60,7 @@ func withSignatureTimeStamp(t testing.TB, sig []byte, s *tsa.Service) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attr, err := cms.Attribute(cms.OIDSignatureTimeStampTok, tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cms.WithUnsignedAttribute(sig, attr)
+	out, err := cms.WithUnsignedAttribute(sig, attribute(t, cms.OIDSignatureTimeStampTok, tok))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package errkind
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tawthiq/tawthiq/internal/law"
 )
@@ -49,7 +50,8 @@ func (e *Error) Error() string {
 	if e.Detail != "" {
 		s += ": " + e.Detail
 	}
-	if e.Err != nil {
+	// A detail that already ends with its cause (shown on the API that way) does not repeat it.
+	if e.Err != nil && !strings.HasSuffix(e.Detail, e.Err.Error()) {
 		s += ": " + e.Err.Error()
 	}
 	return s

@@ -169,3 +169,20 @@ func TestUnwrap(t *testing.T) {
 		t.Error("Unwrap of an error without cause is not nil")
 	}
 }
+
+// TestErrorTextOnce: a detail that already names its cause (for the API, which shows
+// only the detail) is not followed by the cause again on the CLI; any other detail is.
+func TestErrorTextOnce(t *testing.T) {
+	cause := errors.New("pdf: the document has no page")
+	for _, tc := range []struct {
+		err  *Error
+		want string
+	}{
+		{Wrap(Invalid, cause, "the PDF cannot take a signature field: %v", cause), "invalid: the PDF cannot take a signature field: pdf: the document has no page"},
+		{Wrap(Invalid, cause, "the PDF cannot take a signature field"), "invalid: the PDF cannot take a signature field: pdf: the document has no page"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/law"
 )
 
@@ -158,7 +159,7 @@ func (ls Lists) QualifiedAt(cert *x509.Certificate, use Use, at time.Time) Quali
 	}
 	subject := "(none)"
 	if cert != nil {
-		subject = cert.Subject.String()
+		subject = issuance.SubjectName(cert)
 	}
 	return Qualification{Rule: law.L20, Reason: fmt.Sprintf("the certificate %q is not the identity of any service in the trusted lists", subject)}
 }

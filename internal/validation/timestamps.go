@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/signature"
 	"github.com/tawthiq/tawthiq/internal/timestamp"
 )
@@ -81,7 +82,7 @@ func (v *validator) checkParsed(token []byte, t *timestamp.Token, err error, wan
 	if err != nil {
 		return TimeStamp{Ignored: err.Error(), kind: kind}, nil
 	}
-	out := TimeStamp{GenTime: t.GenTime.UTC(), TSA: t.Signer.Subject.String(), kind: kind, accuracy: defaultAccuracy}
+	out := TimeStamp{GenTime: t.GenTime.UTC(), TSA: issuance.SubjectName(t.Signer), kind: kind, accuracy: defaultAccuracy}
 	if t.HasAccuracy {
 		out.accuracy = t.Accuracy
 	}

@@ -284,7 +284,7 @@ func (v *validator) run(ctx context.Context, der, content []byte, poe []TimeStam
 	}
 	chain := chains[0]
 	for _, c := range chain {
-		v.r.Chain = append(v.r.Chain, c.Subject.String())
+		v.r.Chain = append(v.r.Chain, issuance.SubjectName(c))
 	}
 
 	// Revocation (EN 319 102-1 §5.2.6 with §5.6.2.4 past signature validation).
@@ -496,7 +496,7 @@ func verifyOpts(roots, intermediates *x509.CertPool, at time.Time) x509.VerifyOp
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func identity(c *x509.Certificate) *Signer {
-	s := &Signer{Subject: c.Subject.String(), Serial: fmt.Sprintf("%x", c.SerialNumber), Issuer: c.Issuer.String(),
+	s := &Signer{Subject: issuance.SubjectName(c), Serial: fmt.Sprintf("%x", c.SerialNumber), Issuer: issuance.IssuerName(c),
 		CommonName: c.Subject.CommonName, SerialNumber: c.Subject.SerialNumber,
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC()}
 	if len(c.Subject.Organization) > 0 {

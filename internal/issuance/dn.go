@@ -1,0 +1,79 @@
+package issuance
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
+	"strings"
+)
+
+// dnNames names the attributes a qualified certificate's name carries (EN 319 412-2, -3):
+// Go's pkix.Name.String knows only the first nine and prints the others as an OID and
+// hex ("2.5.4.42=#1305416d696e61"), which a reader of a report cannot use.
+var dnNames = map[string]string{
+	"2.5.4.6": "C", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.3": "CN", "2.5.4.5": "SERIALNUMBER",
+	"2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.9": "STREET", "2.5.4.17": "POSTALCODE",
+	"2.5.4.4": "surname", "2.5.4.42": "givenName", "2.5.4.43": "initials", "2.5.4.44": "generationQualifier",
+	"2.5.4.12": "title", "2.5.4.46": "dnQualifier", "2.5.4.65": "pseudonym", "2.5.4.97": "organizationIdentifier",
+	"1.2.840.113549.1.9.1": "emailAddress",
+}
+
+// SubjectName is c's subject as a reader should see it: see displayName.
+func SubjectName(c *x509.Certificate) string { return displayName(c.RawSubject, c.Subject) }
+
+// IssuerName is c's issuer as a reader should see it: see displayName.
+func IssuerName(c *x509.Certificate) string { return displayName(c.RawIssuer, c.Issuer) }
+
+// displayName writes a DER-encoded Name as RFC 4514 does, most significant RDN last,
+// with every attribute above named and its text shown; parsed is the fallback.
+func displayName(raw []byte, parsed pkix.Name) string {
+	var seq pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(raw, &seq); err != nil || len(rest) != 0 {
+		return parsed.String()
+	}
+	var b strings.Builder
+	for i := len(seq) - 1; i >= 0; i-- {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		// Within a multi-valued RDN, any order will do (RFC 4514 §2.2): openssl's, the last first.
+		for j := len(seq[i]) - 1; j >= 0; j-- {
+			atv := seq[i][j]
+			if j < len(seq[i])-1 {
+				b.WriteByte('+')
+			}
+			name, ok := dnNames[atv.Type.String()]
+			if !ok {
+				name = atv.Type.String()
+			}
+			b.WriteString(name)
+			b.WriteByte('=')
+			if s, isText := atv.Value.(string); isText && ok {
+				b.WriteString(escapeDN(s))
+			} else if der, err := asn1.Marshal(atv.Value); err == nil {
+				b.WriteString("#" + hex.EncodeToString(der))
+			}
+		}
+	}
+	return b.String()
+}
+
+// escapeDN escapes a value as RFC 4514 §2.4 requires.
+func escapeDN(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case strings.ContainsRune(`,+"\<>;`, r),
+			r == '#' && i == 0,
+			r == ' ' && (i == 0 || i == len(s)-1):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == 0:
+			b.WriteString(`\00`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -396,7 +397,11 @@ func registrationFileCmd() *cobra.Command {
 }
 
 func printReport(out io.Writer, rep app.VerifyReport) {
-	fmt.Fprintf(out, "%s %s (%d signature(s))\n", rep.Kind, rep.Indication, len(rep.Signatures))
+	kind := rep.Kind
+	if rep.PDF != nil && rep.PDF.Level != "" {
+		kind += " " + rep.PDF.Level
+	}
+	fmt.Fprintf(out, "%s %s (%d signature(s))\n", kind, rep.Indication, len(rep.Signatures))
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
@@ -407,7 +412,8 @@ func printReport(out io.Writer, rep app.VerifyReport) {
 		fmt.Fprint(out, rep.Bundle.Summary())
 	}
 	for i, r := range rep.Signatures {
-		fmt.Fprintf(out, "signature %d: %s %s %s\n%s\n", i+1, r.Level, r.Indication, r.SubIndication, r.Reason)
+		fmt.Fprintf(out, "signature %d: %s\n%s\n", i+1, strings.Join(slices.DeleteFunc([]string{r.Level, string(r.Indication), string(r.SubIndication)},
+			func(s string) bool { return s == "" }), " "), r.Reason)
 		if r.Signer != nil {
 			fmt.Fprintf(out, "signer: %s\n", r.Signer.Subject)
 		}

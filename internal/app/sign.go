@@ -11,6 +11,7 @@ import (
 
 	"github.com/tawthiq/tawthiq/internal/config"
 	"github.com/tawthiq/tawthiq/internal/errkind"
+	"github.com/tawthiq/tawthiq/internal/issuance"
 	"github.com/tawthiq/tawthiq/internal/keys"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/signature"
@@ -83,7 +84,12 @@ func RunSign(ctx context.Context, s Sign) (SignResult, error) {
 	}
 	reg := keys.NewRegistry(keys.Options{PassphraseEnv: config.DefaultPassphraseEnv, Getenv: getenv})
 	defer reg.Close()
-	signer, err := reg.Open(ctx, s.Key)
+	// A relative file: key is read from the working directory, as the document and certificate are.
+	keyURI := s.Key
+	if wd, err := os.Getwd(); err == nil {
+		keyURI = resolveKeyURI(wd, keyURI)
+	}
+	signer, err := reg.Open(ctx, keyURI)
 	if err != nil {
 		return SignResult{}, err
 	}
@@ -113,7 +119,7 @@ func RunSign(ctx context.Context, s Sign) (SignResult, error) {
 	if err := writeNew(s.Out, out); err != nil {
 		return SignResult{}, err
 	}
-	return SignResult{Out: s.Out, Format: format, Level: level.String(), Signer: cert.Subject.String()}, nil
+	return SignResult{Out: s.Out, Format: format, Level: level.String(), Signer: issuance.SubjectName(cert)}, nil
 }
 
 // formatOf is the signature format asked for, or by default pades for a .pdf file and cades otherwise.

@@ -49,6 +49,8 @@ type VerifyReport struct {
 	SHA256     string                `json:"sha256"`
 	Kind       string                `json:"kind"` // CAdES or PAdES
 	Indication validation.Indication `json:"indication"`
+	// Signatures: in a PDF, each at its PAdES level (a DSS and document time-stamps
+	// raise it), not the level of its CMS alone, which pdf.signatures[].report keeps.
 	Signatures []validation.Report   `json:"signatures"`
 	PDF        *validation.PDFReport `json:"pdf,omitempty"`
 	Bundle     *evidence.Result      `json:"bundle,omitempty"` // an ASiC-E evidence bundle: each entry checked
@@ -160,7 +162,11 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		p := validation.ValidatePAdES(ctx, raw, opts)
 		rep.Kind, rep.Indication, rep.PDF = "PAdES", p.Indication, &p
 		for _, s := range p.Signatures {
-			rep.Signatures = append(rep.Signatures, s.Report)
+			r := s.Report
+			if s.Level != "" {
+				r.Level = s.Level
+			}
+			rep.Signatures = append(rep.Signatures, r)
 		}
 		return rep, nil
 	}

@@ -70,12 +70,14 @@ func TestDemoTrustList_L15(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, info, ok := l.ServiceStatusAt(sigCA, time.Now())
+	// A grant is listed from the next whole second (never before it was made): ask after it.
+	listed := time.Now().Add(time.Second)
+	st, info, ok := l.ServiceStatusAt(sigCA, listed)
 	if !ok || st != trustlist.StatusGranted || info.Type != trustlist.SvcTypeCAQC || !slices.Contains(info.Additional, trustlist.ForeSignatures) ||
 		info.Decision != demoDecision || info.Provider != e.app.Ceremony.CSP.Name {
 		t.Fatalf("the signature CA in the list: %s %+v", st, info)
 	}
-	if q := l.QualifiedAt(sigCA, trustlist.ForESeals, time.Now()); q.Qualified {
+	if q := l.QualifiedAt(sigCA, trustlist.ForESeals, listed); q.Qualified {
 		t.Fatal("the signature CA is listed as qualified for seals")
 	}
 
@@ -125,6 +127,7 @@ func TestDemoTrustList_L15(t *testing.T) {
 		}
 		return s
 	}
+	time.Sleep(time.Until(info.FirstListed)) // signed once the grant is in force
 	before := sign("before.p7s")
 
 	// The authority withdraws the signature CA at D.

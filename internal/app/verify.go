@@ -76,7 +76,7 @@ func (r VerifyReport) document() render.Document {
 			}
 		}
 		for _, ts := range r.PDF.DocTimeStamps {
-			d.Notes = append(d.Notes, "document time-stamp "+ts.Field+": "+ts.TimeStamp.GenTime.UTC().Format(time.RFC3339)+" by "+ts.TimeStamp.TSA)
+			d.TimeStamps = append(d.TimeStamps, render.DocTimeStamp{Field: ts.Field, GenTime: ts.TimeStamp.GenTime, TSA: ts.TimeStamp.TSA})
 		}
 	}
 	return d

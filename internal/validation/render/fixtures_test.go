@@ -119,5 +119,6 @@ func sampleDocument() Document {
 		Kind:       "PAdES",
 		Signatures: []validation.Report{reportQualified(), reportHashFailure(), reportRevokedNoPOE()},
 		Notes:      []string{"the document was changed after the second signature"},
+		TimeStamps: []DocTimeStamp{{Field: "DocTimeStamp7", GenTime: time.Date(2026, 4, 2, 8, 0, 5, 0, time.UTC), TSA: "CN=Tawthiq TSA"}},
 	}
 }

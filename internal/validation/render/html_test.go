@@ -121,7 +121,9 @@ func TestHTML(t *testing.T) {
 				t.Errorf("%s: %s not shown with its meaning", lang, r.SubIndication)
 			}
 		}
-		for _, p := range append(phrases[lang], d.Notes[0], "محمد العلوي", "2026-03-14 09:26:53 UTC") {
+		// The document time-stamp reads in the page's language, with its field, time and TSA.
+		docTS := map[string]string{"en": "Document time-stamp", "fr": "Horodatage du document", "ar": "ختم زمني للوثيقة"}[lang]
+		for _, p := range append(phrases[lang], d.Notes[0], "محمد العلوي", "2026-03-14 09:26:53 UTC", docTS, "DocTimeStamp7", "2026-04-02 08:00:05 UTC", "CN=Tawthiq TSA") {
 			if !strings.Contains(text, collapse(p)) {
 				t.Errorf("%s: page lacks %q", lang, p)
 			}

@@ -17,6 +17,14 @@ type Document struct {
 	Kind       string              // "CAdES" or "PAdES"
 	Signatures []validation.Report // one per signature, in the document's order
 	Notes      []string            // document-level findings, e.g. "changed after the last signature"
+	TimeStamps []DocTimeStamp      // a PDF's document time-stamps (PAdES B-LTA), shown among the findings
+}
+
+// DocTimeStamp is one document time-stamp: the signature field that holds it, its time and its TSA.
+type DocTimeStamp struct {
+	Field   string
+	GenTime time.Time
+	TSA     string
 }
 
 // Languages returns the language codes HTML and PDF accept.
@@ -97,10 +105,13 @@ func buildPage(d Document, lang string) (*page, error) {
 	}
 	p := &page{
 		Lang: lang, Dir: "ltr", Title: t.Title, Document: t.Document,
-		NotesTitle: t.DocNotes, Notes: d.Notes, Footer: t.Footer,
+		NotesTitle: t.DocNotes, Notes: slices.Clone(d.Notes), Footer: t.Footer,
 	}
 	if lang == "ar" {
 		p.Dir = "rtl"
+	}
+	for _, ts := range d.TimeStamps {
+		p.Notes = append(p.Notes, fmt.Sprintf(t.DocTimeStamp, isolate(ts.Field), isolate(stamp(ts.GenTime)), isolate(ts.TSA)))
 	}
 	p.DocFields = nonEmpty([]field{
 		{Label: t.DocName, Value: d.Name},

@@ -10,6 +10,7 @@ import (
 type texts struct {
 	Title, Document, DocName, DocKind, DocDigest, DocNotes, NoSignatures string
 	SignatureOf                                                          string // %[1]d of %[2]d
+	DocTimeStamp                                                         string // %[1]s: field, %[2]s: time, %[3]s: TSA
 	Footer                                                               string
 
 	// The plain-words summary.
@@ -61,6 +62,7 @@ var textEN = texts{
 	DocKind:      "Format",
 	DocDigest:    "SHA-256 digest",
 	DocNotes:     "Findings on the document",
+	DocTimeStamp: "Document time-stamp %[1]s: %[2]s, by %[3]s",
 	NoSignatures: "The document carries no signature.",
 	SignatureOf:  "Signature %[1]d of %[2]d",
 	Footer:       "This page renders the validation report; ETSI codes and rule IDs are shown as is.",
@@ -173,6 +175,7 @@ var textFR = texts{
 	DocKind:      "Format",
 	DocDigest:    "Empreinte SHA-256",
 	DocNotes:     "Constats sur le document",
+	DocTimeStamp: "Horodatage du document %[1]s : %[2]s, par %[3]s",
 	NoSignatures: "Le document ne porte aucune signature.",
 	SignatureOf:  "Signature %[1]d sur %[2]d",
 	Footer:       "Cette page présente le rapport de validation\u00a0; les codes ETSI et les identifiants de règles sont reproduits tels quels.",
@@ -285,6 +288,7 @@ var textAR = texts{
 	DocKind:      "الصيغة",
 	DocDigest:    "بصمة SHA-256",
 	DocNotes:     "ملاحظات حول الوثيقة",
+	DocTimeStamp: "ختم زمني للوثيقة %[1]s: %[2]s، من %[3]s",
 	NoSignatures: "لا تحمل الوثيقة أي توقيع.",
 	SignatureOf:  "التوقيع %[1]d من %[2]d",
 	Footer:       "تعرض هذه الصفحة تقرير التحقق؛ رموز ETSI ومعرفات القواعد مذكورة كما هي.",

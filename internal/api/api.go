@@ -164,6 +164,9 @@ type Deps struct {
 	MaxDocumentBytes int64
 	// Extender extends signed files with the CSP's own TSA; MaxDocumentBytes bounds them too.
 	Extender Extender
+	// Validator validates signed files against the CSP's roots, records and trusted list;
+	// MaxDocumentBytes bounds them too.
+	Validator Validator
 	// Contracts runs offers, orders and their acknowledgements (L-65-4, L-65-5, L-443).
 	Contracts Contracts
 	// Cessation runs the CSP's cessation of activity (L-23).

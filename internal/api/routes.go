@@ -94,6 +94,8 @@ func (s *server) routes() []route {
 		{Method: "POST", Pattern: "/api/v1/seals/{name}", Roles: anyUser, Handle: s.applySeal},
 		// Anyone holding a signed file may have it extended with the CSP's TSA (L-417-3).
 		{Method: "POST", Pattern: "/api/v1/extend", Roles: anyUser, Handle: s.extend},
+		// Anyone holding a signed file may have the CSP validate it (EN 319 102-1; L-417-2, L-417-3, L-425).
+		{Method: "POST", Pattern: "/api/v1/validate", Roles: anyUser, Handle: s.validate},
 
 		// The national authority's register (L-15): its administrators write, its auditors read.
 		{Method: "GET", Pattern: "/api/v1/authority/csps", Roles: adminAuditor, Handle: s.authorityCSPs},

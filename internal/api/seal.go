@@ -23,7 +23,7 @@ type Sealer interface {
 
 // documentRoute says whether a request carries a whole document, not JSON.
 func documentRoute(r *http.Request) bool {
-	return r.Method == http.MethodPost && (strings.HasPrefix(r.URL.Path, "/api/v1/seals/") || r.URL.Path == "/api/v1/extend")
+	return r.Method == http.MethodPost && (strings.HasPrefix(r.URL.Path, "/api/v1/seals/") || r.URL.Path == "/api/v1/extend" || r.URL.Path == "/api/v1/validate")
 }
 
 // applySeal seals the request body as is (L-9) and returns the sealed file.

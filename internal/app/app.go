@@ -317,7 +317,7 @@ func (a *App) load(ctx context.Context) error {
 		Clock: a.opts.Clock, Logger: a.opts.Logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		CACerts:     func(name string) ([]byte, bool) { d, ok := a.caDER[name]; return d, ok },
 		Revocations: a.Revoke, CRLs: a.Revoke, Directory: a.Directory, Notices: a.Notify,
-		Seals: sealer, Extender: ext, Authority: a.Authority, Orders: a.Orders,
+		Seals: sealer, Extender: ext, Validator: &validator{db: a.DB, data: a.cfg.Data, clock: a.opts.Clock}, Authority: a.Authority, Orders: a.Orders,
 		Contracts: a.Contracts,
 		Cessation: a.Cessation,
 		Insurance: a.Duties.Insurance, Breaches: a.Duties.Breaches, DataChanges: a.Duties.DataChanges,

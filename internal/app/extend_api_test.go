@@ -73,21 +73,8 @@ func TestExtendAPI_L417_3(t *testing.T) {
 			t.Fatalf("sign %s: %v", s.Out, err)
 		}
 	}
-	u, err := e.admin.CreateUser(ctx, client.CreateUser{Name: "Archives du Royaume", Role: "auditor", IDNumber: "AR000001"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := e.admin.IssueToken(ctx, u.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := func(p string) []byte {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	tok, u := e.userToken(t, "Archives du Royaume", "auditor", "AR000001")
+	read := func(p string) []byte { return readFile(t, p) }
 	write := func(name string, b []byte) string {
 		p := filepath.Join(h.dir, name)
 		if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -111,7 +98,7 @@ func TestExtendAPI_L417_3(t *testing.T) {
 
 	// PAdES B-B to B-LTA: the input is a prefix, pdfsig trusts it, two document time-stamps.
 	bbPDF := read(pades.Out)
-	status, ctype, ltaPDF, p := postExtend(t, e, tok.Token, "?level=B-LTA", bbPDF)
+	status, ctype, ltaPDF, p := postExtend(t, e, tok, "?level=B-LTA", bbPDF)
 	if status != http.StatusOK || ctype != "application/pdf" {
 		t.Fatalf("extend the PDF: %d %s %+v", status, ctype, p)
 	}
@@ -127,7 +114,7 @@ func TestExtendAPI_L417_3(t *testing.T) {
 	sums = append(sums, hexSum(string(bbPDF)), hexSum(string(ltaPDF)))
 
 	// Renewal: the B-LTA PDF sent again gains one more document time-stamp.
-	status, _, renewed, p := postExtend(t, e, tok.Token, "", ltaPDF)
+	status, _, renewed, p := postExtend(t, e, tok, "", ltaPDF)
 	if status != http.StatusOK || !bytes.HasPrefix(renewed, ltaPDF) {
 		t.Fatalf("renew the PDF: %d %+v, prefix kept %v", status, p, bytes.HasPrefix(renewed, ltaPDF))
 	}
@@ -140,7 +127,7 @@ func TestExtendAPI_L417_3(t *testing.T) {
 
 	// Enveloping CAdES B-B to B-LTA (format found from the body): openssl checks it as CAdES.
 	bbCMS := read(cades.Out)
-	status, ctype, ltaCMS, p := postExtend(t, e, tok.Token, "?level=B-LTA", bbCMS)
+	status, ctype, ltaCMS, p := postExtend(t, e, tok, "?level=B-LTA", bbCMS)
 	if status != http.StatusOK || ctype != "application/pkcs7-signature" {
 		t.Fatalf("extend the CMS: %d %s %+v", status, ctype, p)
 	}
@@ -191,14 +178,14 @@ func TestExtendAPI_L417_3(t *testing.T) {
 		want               string // in the problem's rule or detail
 	}{
 		{"no token", "", "", bbPDF, 401, "Bearer"},
-		{"lower than the file's", tok.Token, "?level=B-T", ltaPDF, 400, "L-9"},
-		{"an unsigned PDF", tok.Token, "", read(h.pdf), 400, "L-417-2"},
-		{"a CMS changed after signing", tok.Token, "", changed, 400, "changed after signing"},
+		{"lower than the file's", tok, "?level=B-T", ltaPDF, 400, "L-9"},
+		{"an unsigned PDF", tok, "", read(h.pdf), 400, "L-417-2"},
+		{"a CMS changed after signing", tok, "", changed, 400, "changed after signing"},
 		// Over the JSON limit yet within the document one: read, then refused for what it is.
-		{"garbage", tok.Token, "", bytes.Repeat([]byte("not a signature "), 2<<20/16), 400, "L-417-2"},
-		{"a detached CMS", tok.Token, "", read(detached.Out), 400, "tawthiq extend FILE --content"},
-		{"another CSP's signer at B-LT", tok.Token, "?level=B-LT", foreignPDF, 400, "not a certificate of this CSP"},
-		{"over the document limit", tok.Token, "", make([]byte, api.DefaultMaxDocumentBytes+1), 413, "bytes"},
+		{"garbage", tok, "", bytes.Repeat([]byte("not a signature "), 2<<20/16), 400, "L-417-2"},
+		{"a detached CMS", tok, "", read(detached.Out), 400, "tawthiq extend FILE --content"},
+		{"another CSP's signer at B-LT", tok, "?level=B-LT", foreignPDF, 400, "not a certificate of this CSP"},
+		{"over the document limit", tok, "", make([]byte, api.DefaultMaxDocumentBytes+1), 413, "bytes"},
 	} {
 		status, ctype, _, p := postExtend(t, e, tc.token, tc.query, tc.body)
 		if status != tc.status || ctype != "application/problem+json" || !strings.Contains(p.Rule+" "+p.Detail, tc.want) {

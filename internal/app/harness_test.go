@@ -97,6 +97,13 @@ func startEnvWith(t testing.TB, cfg config.Config) *testEnv {
 // user creates a user with a role and returns a client holding his token.
 func (e *testEnv) user(t testing.TB, name, role, idNumber string) (*client.Client, *client.User) {
 	t.Helper()
+	tok, u := e.userToken(t, name, role, idNumber)
+	return client.New(e.base, tok, nil), u
+}
+
+// userToken creates a user with a role and returns his bearer token.
+func (e *testEnv) userToken(t testing.TB, name, role, idNumber string) (string, *client.User) {
+	t.Helper()
 	ctx := context.Background()
 	u, err := e.admin.CreateUser(ctx, client.CreateUser{Name: name, Role: role, IDNumber: idNumber})
 	if err != nil {
@@ -106,7 +113,17 @@ func (e *testEnv) user(t testing.TB, name, role, idNumber string) (*client.Clien
 	if err != nil {
 		t.Fatal(err)
 	}
-	return client.New(e.base, tok.Token, nil), u
+	return tok.Token, u
+}
+
+// readFile returns a file's bytes, failing t if it cannot.
+func readFile(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // newCSR makes a key and a PEM CSR for it.

@@ -18,6 +18,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/evidence"
 	"github.com/tawthiq/tawthiq/internal/signature"
 	"github.com/tawthiq/tawthiq/internal/store"
+	"github.com/tawthiq/tawthiq/internal/trustlist"
 	"github.com/tawthiq/tawthiq/internal/validation"
 	"github.com/tawthiq/tawthiq/internal/validation/render"
 )
@@ -131,17 +132,13 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 			return VerifyReport{}, err
 		}
 		defer db.Close()
-		st, roots, err := storeStatus(ctx, db)
+		local, err := localAnchors(ctx, db, cfg.Data, warn)
 		if err != nil {
 			return VerifyReport{}, err
 		}
-		opts.Roots = append(opts.Roots, roots...)
-		sources = append(sources, st)
-		local, err := localTrustList(ctx, db, cfg.Data, warn)
-		if err != nil {
-			return VerifyReport{}, err
-		}
-		lists = append(lists, local...)
+		opts.Roots = append(opts.Roots, local.roots...)
+		sources = append(sources, local.status)
+		lists = append(lists, local.lists...)
 	}
 	if len(lists) > 0 {
 		opts.TrustedLists = lists
@@ -153,12 +150,24 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 	if len(sources) > 0 {
 		opts.Status = sources
 	}
-	sum := sha256.Sum256(raw)
-	rep := VerifyReport{File: filepath.Base(v.Signature), SHA256: hex.EncodeToString(sum[:]), Warnings: warnings}
-	if evidence.IsBundle(raw) {
-		return verifyBundle(ctx, rep, raw, opts), nil
+	var content []byte
+	if v.Content != "" {
+		if content, err = os.ReadFile(v.Content); err != nil {
+			return VerifyReport{}, err
+		}
 	}
-	if isPDF(raw) && v.Content == "" {
+	return verifyRaw(ctx, filepath.Base(v.Signature), raw, content, opts, warnings), nil
+}
+
+// verifyRaw validates raw: an evidence bundle, a signed PDF (content nil), or a CMS
+// signature in DER or PEM, whose document is content when it is detached.
+func verifyRaw(ctx context.Context, name string, raw, content []byte, opts validation.Options, warnings []string) VerifyReport {
+	sum := sha256.Sum256(raw)
+	rep := VerifyReport{File: name, SHA256: hex.EncodeToString(sum[:]), Warnings: warnings}
+	if evidence.IsBundle(raw) {
+		return verifyBundle(ctx, rep, raw, opts)
+	}
+	if isPDF(raw) && content == nil {
 		p := validation.ValidatePAdES(ctx, raw, opts)
 		rep.Kind, rep.Indication, rep.PDF = "PAdES", p.Indication, &p
 		for _, s := range p.Signatures {
@@ -168,21 +177,35 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 			}
 			rep.Signatures = append(rep.Signatures, r)
 		}
-		return rep, nil
+		return rep
 	}
 	sig := raw
 	if blk, _ := pem.Decode(raw); blk != nil {
 		sig = blk.Bytes
 	}
-	var content []byte
-	if v.Content != "" {
-		if content, err = os.ReadFile(v.Content); err != nil {
-			return VerifyReport{}, err
-		}
-	}
 	r := validation.Validate(ctx, sig, content, opts)
 	rep.Kind, rep.Indication, rep.Signatures = "CAdES", r.Indication, []validation.Report{r}
-	return rep, nil
+	return rep
+}
+
+// anchors is what a CSP's own store adds to a validation: its roots, the status of
+// the certificates it issued, and the trusted list its authority last published.
+type anchors struct {
+	roots  []*x509.Certificate
+	status validation.StatusSource
+	lists  trustlist.Lists
+}
+
+func localAnchors(ctx context.Context, db *store.DB, dataDir string, warn func(string)) (anchors, error) {
+	st, roots, err := storeStatus(ctx, db)
+	if err != nil {
+		return anchors{}, err
+	}
+	lists, err := localTrustList(ctx, db, dataDir, warn)
+	if err != nil {
+		return anchors{}, err
+	}
+	return anchors{roots: roots, status: st, lists: lists}, nil
 }
 
 // statusSources asks each source in turn; the first that knows answers.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,29 +26,14 @@ import (
 // Content-Type and the answer (a problem is decoded into p).
 func postExtend(t *testing.T, e *testEnv, token, query string, body []byte) (status int, ctype string, out []byte, p client.Problem) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.base+"/api/v1/extend"+query, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out, err = io.ReadAll(resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	ctype = resp.Header.Get("Content-Type")
+	status, hdr, out := postFile(t, e.base+"/api/v1/extend"+query, token, "application/octet-stream", body)
+	ctype = hdr.Get("Content-Type")
 	if ctype == "application/problem+json" {
 		if err := json.Unmarshal(out, &p); err != nil {
 			t.Fatalf("problem: %v: %s", err, out)
 		}
 	}
-	return resp.StatusCode, ctype, out, p
+	return status, ctype, out, p
 }
 
 // TestExtendAPI_L417_3: a relying party sends a holder's B-B signatures, PAdES

@@ -17,10 +17,17 @@ import (
 )
 
 // postValidate sends body, of Content-Type ctype, to POST /api/v1/validate and returns
-// the status, the answer's Content-Type, its Content-Security-Policy and its body.
+// the status, the answer's headers and its body.
 func postValidate(t *testing.T, e *testEnv, token, query, ctype string, body []byte) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.base+"/api/v1/validate"+query, bytes.NewReader(body))
+	return postFile(t, e.base+"/api/v1/validate"+query, token, ctype, body)
+}
+
+// postFile POSTs body to url with a bearer token (none if empty) and returns the
+// status, the answer's headers and its body.
+func postFile(t *testing.T, url, token, ctype string, body []byte) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

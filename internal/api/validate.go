@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -44,7 +45,7 @@ func (s *server) validate(w http.ResponseWriter, r *http.Request, u *access.User
 		return notWired("signature validation")
 	}
 	q := r.URL.Query()
-	req := ValidateRequest{Report: strings.ToLower(q.Get("report")), Lang: q.Get("lang")}
+	req := ValidateRequest{Report: strings.ToLower(q.Get("report")), Lang: strings.ToLower(q.Get("lang"))}
 	switch req.Report {
 	case "":
 		req.Report = "json"
@@ -59,14 +60,20 @@ func (s *server) validate(w http.ResponseWriter, r *http.Request, u *access.User
 	var err error
 	if mt == "multipart/form-data" {
 		err = readValidateParts(r, params["boundary"], &req)
-	} else {
-		req.File, err = io.ReadAll(r.Body)
+	} else if req.File, err = io.ReadAll(r.Body); err != nil {
+		err = jsonError(err) // over the limit: 413
 	}
 	if err != nil {
 		return err
 	}
 	if len(req.File) == 0 {
 		return errkind.New(errkind.Invalid, law.L417_2, "no signed file: send it as the body, or as the part named signature")
+	}
+	if req.Document != nil && len(req.Document) == 0 {
+		return errkind.New(errkind.Invalid, law.L417_2, "the document part is empty: send the signed document, or no document part for an enveloping signature")
+	}
+	if req.Document != nil && bytes.Contains(req.File[:min(len(req.File), 1024)], []byte("%PDF-")) {
+		return errkind.New(errkind.Invalid, law.L417_2, "a signed PDF carries its document: send it without a document part")
 	}
 	res, err := s.Validator.Validate(r.Context(), u.ID, req)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,12 +85,7 @@ func RunSign(ctx context.Context, s Sign) (SignResult, error) {
 	}
 	reg := keys.NewRegistry(keys.Options{PassphraseEnv: config.DefaultPassphraseEnv, Getenv: getenv})
 	defer reg.Close()
-	// A relative file: key is read from the working directory, as the document and certificate are.
-	keyURI := s.Key
-	if wd, err := os.Getwd(); err == nil {
-		keyURI = resolveKeyURI(wd, keyURI)
-	}
-	signer, err := reg.Open(ctx, keyURI)
+	signer, err := reg.Open(ctx, cliKeyURI(s.Key))
 	if err != nil {
 		return SignResult{}, err
 	}
@@ -162,4 +158,19 @@ func writeNew(path string, b []byte) error {
 	}
 	defer os.Remove(tmp)
 	return os.Link(tmp, path) // fails if path appeared meanwhile: never overwrite
+}
+
+// cliKeyURI reads a relative file: key from the working directory, as the document and
+// certificate are: the path is escaped into an absolute URI, its query kept.
+func cliKeyURI(uri string) string {
+	rest, ok := strings.CutPrefix(uri, "file:")
+	if !ok || strings.HasPrefix(rest, "/") {
+		return uri
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return uri
+	}
+	return (&url.URL{Scheme: "file", Path: abs, RawQuery: query}).String()
 }

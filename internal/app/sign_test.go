@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,5 +147,25 @@ func TestSignAndVerify_L417_3(t *testing.T) {
 	}
 	if _, statErr := os.Stat(again.Out); statErr == nil {
 		t.Error("a refused signature left a file behind")
+	}
+}
+
+// TestCLIKeyURI: a relative file: key is taken from the working directory, even one
+// whose name a URI must escape, and keeps its query; other URIs pass unchanged.
+func TestCLIKeyURI(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a#b%c d")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	got := cliKeyURI("file:keys/holder.key?pass-env=HOLDER_PASS")
+	u, err := url.Parse(got)
+	if err != nil || u.Scheme != "file" || u.Path != filepath.Join(dir, "keys", "holder.key") || u.RawQuery != "pass-env=HOLDER_PASS" {
+		t.Fatalf("cliKeyURI = %q (%+v, %v)", got, u, err)
+	}
+	for _, same := range []string{"file:/etc/holder.key", "pkcs11:token=t;object=o"} {
+		if got := cliKeyURI(same); got != same {
+			t.Errorf("cliKeyURI(%q) = %q", same, got)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/tawthiq/tawthiq/internal/api"
 	"github.com/tawthiq/tawthiq/internal/auditlog"
@@ -14,6 +16,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/errkind"
 	"github.com/tawthiq/tawthiq/internal/law"
 	"github.com/tawthiq/tawthiq/internal/store"
+	"github.com/tawthiq/tawthiq/internal/trustlist"
 	"github.com/tawthiq/tawthiq/internal/validation"
 	"github.com/tawthiq/tawthiq/internal/validation/render"
 )
@@ -25,11 +28,47 @@ const ActionValidate auditlog.Action = "signature.validate"
 // `tawthiq verify --local` does: the CSP's roots, its records for the status of its
 // own certificates, its authority's trusted list, and what the file carries. It
 // follows no URL an uploaded file names, so status for others' certificates comes
-// from the file alone.
+// from the file alone; the foreign lists the authority's list points to are cached.
 type validator struct {
 	db    *store.DB
 	data  string
 	clock clock.Clock
+
+	// The trusted lists, with the foreign ones the local list points to: fetched again
+	// when the authority publishes a new list, else at most every trustRefresh, not per call.
+	mu        sync.Mutex
+	lists     trustlist.Lists
+	listWarns []string
+	listSeq   int64
+	listsAt   time.Time
+}
+
+// trustRefresh bounds how long the foreign trusted lists are reused.
+const trustRefresh = 10 * time.Minute
+
+// trustedLists returns the lists to validate with, and what could not be used of them.
+func (x *validator) trustedLists(ctx context.Context) (trustlist.Lists, []string, error) {
+	seq := int64(-1) // no list published yet
+	pub, err := x.db.LatestTrustList(ctx)
+	switch {
+	case err == nil:
+		seq = int64(pub.Seq)
+	case !errkind.Is(err, errkind.NotFound):
+		return nil, nil, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	now := x.clock.Now()
+	if x.listsAt.IsZero() || seq != x.listSeq || now.Sub(x.listsAt) >= trustRefresh {
+		var warns []string
+		// Not the caller's context: a cancelled call must not leave the cache half-filled.
+		lists, err := localTrustList(context.WithoutCancel(ctx), x.db, x.data, func(w string) { warns = append(warns, w) })
+		if err != nil {
+			return nil, nil, err
+		}
+		x.lists, x.listWarns, x.listSeq, x.listsAt = lists, warns, seq, now
+	}
+	return x.lists, slices.Clone(x.listWarns), nil
 }
 
 var _ api.Validator = (*validator)(nil)
@@ -47,15 +86,18 @@ func (x *validator) Validate(ctx context.Context, userID string, req api.Validat
 	if req.Report != "json" && !slices.Contains(render.Languages(), req.Lang) {
 		return api.ValidateResult{}, errkind.New(errkind.Invalid, law.L417_2, "lang must be one of ar, fr, en")
 	}
-	var warnings []string
-	local, err := localAnchors(ctx, x.db, x.data, func(w string) { warnings = append(warnings, w) })
+	status, roots, err := storeStatus(ctx, x.db)
 	if err != nil {
 		return api.ValidateResult{}, errkind.Wrap(errkind.Unavailable, err, "reading the CSP's anchors")
 	}
-	opts := validation.Options{Roots: local.roots, Status: local.status, Now: x.clock.Now()}
-	if len(local.lists) > 0 {
-		opts.TrustedLists = local.lists
-		opts.Roots = append(opts.Roots, validation.ListedCertificates(local.lists)...)
+	lists, warnings, err := x.trustedLists(ctx)
+	if err != nil {
+		return api.ValidateResult{}, errkind.Wrap(errkind.Unavailable, err, "reading the trusted lists")
+	}
+	opts := validation.Options{Roots: roots, Status: status, Now: x.clock.Now()}
+	if len(lists) > 0 {
+		opts.TrustedLists = lists
+		opts.Roots = append(opts.Roots, validation.ListedCertificates(lists)...)
 	}
 	rep := verifyRaw(ctx, req.Name, req.File, req.Document, opts, warnings)
 

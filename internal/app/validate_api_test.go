@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tawthiq/tawthiq/internal/api"
 	"github.com/tawthiq/tawthiq/internal/validation"
 )
 
@@ -74,8 +75,8 @@ func parts(t *testing.T, files ...[2]string) (string, []byte) {
 // character is HASH_FAILURE; the readable report comes in Arabic, right to left,
 // as HTML the browser may style but not script, and as a PDF that poppler's
 // pdftotext, an independent reader, reads; each validation is in the audit log.
-// No token, an unknown report or language, a stray part, and no file are refused
-// as problems.
+// No token, an unknown report or language, a stray or empty part, a PDF sent with a
+// document, no file and an oversize body are refused as problems.
 func TestValidateAPI_L417_3(t *testing.T) {
 	e := startEnv(t, t.TempDir(), "")
 	ctx := context.Background()
@@ -165,6 +166,8 @@ func TestValidateAPI_L417_3(t *testing.T) {
 
 	// Refusals, each a problem naming what is wrong.
 	ctStray, stray := parts(t, [2]string{"signature", string(sig)}, [2]string{"evidence", "x"})
+	ctPDFDoc, pdfDoc := parts(t, [2]string{"signature", string(pdfBytes)}, [2]string{"document", string(doc)})
+	ctEmpty, emptyDoc := parts(t, [2]string{"signature", string(sig)}, [2]string{"document", ""})
 	for _, tc := range []struct {
 		name, token, query, ctype string
 		body                      []byte
@@ -176,6 +179,9 @@ func TestValidateAPI_L417_3(t *testing.T) {
 		{"an unknown language", tok, "?report=html&lang=de", "application/pdf", pdfBytes, 400, "lang must be one of"},
 		{"a stray part", tok, "", ctStray, stray, 400, `unknown part \"evidence\"`},
 		{"no file", tok, "", "application/pdf", nil, 400, "no signed file"},
+		{"a PDF with a document part", tok, "", ctPDFDoc, pdfDoc, 400, "carries its document"},
+		{"an empty document part", tok, "", ctEmpty, emptyDoc, 400, "the document part is empty"},
+		{"over the document limit", tok, "", "application/pdf", make([]byte, api.DefaultMaxDocumentBytes+1), 413, "over"},
 	} {
 		status, hdr, out := postValidate(t, e, tc.token, tc.query, tc.ctype, tc.body)
 		if status != tc.status || hdr.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(out), tc.want) {

@@ -18,7 +18,6 @@ import (
 	"github.com/tawthiq/tawthiq/internal/evidence"
 	"github.com/tawthiq/tawthiq/internal/signature"
 	"github.com/tawthiq/tawthiq/internal/store"
-	"github.com/tawthiq/tawthiq/internal/trustlist"
 	"github.com/tawthiq/tawthiq/internal/validation"
 	"github.com/tawthiq/tawthiq/internal/validation/render"
 )
@@ -132,13 +131,17 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 			return VerifyReport{}, err
 		}
 		defer db.Close()
-		local, err := localAnchors(ctx, db, cfg.Data, warn)
+		st, roots, err := storeStatus(ctx, db)
 		if err != nil {
 			return VerifyReport{}, err
 		}
-		opts.Roots = append(opts.Roots, local.roots...)
-		sources = append(sources, local.status)
-		lists = append(lists, local.lists...)
+		opts.Roots = append(opts.Roots, roots...)
+		sources = append(sources, st)
+		local, err := localTrustList(ctx, db, cfg.Data, warn)
+		if err != nil {
+			return VerifyReport{}, err
+		}
+		lists = append(lists, local...)
 	}
 	if len(lists) > 0 {
 		opts.TrustedLists = lists
@@ -186,26 +189,6 @@ func verifyRaw(ctx context.Context, name string, raw, content []byte, opts valid
 	r := validation.Validate(ctx, sig, content, opts)
 	rep.Kind, rep.Indication, rep.Signatures = "CAdES", r.Indication, []validation.Report{r}
 	return rep
-}
-
-// anchors is what a CSP's own store adds to a validation: its roots, the status of
-// the certificates it issued, and the trusted list its authority last published.
-type anchors struct {
-	roots  []*x509.Certificate
-	status validation.StatusSource
-	lists  trustlist.Lists
-}
-
-func localAnchors(ctx context.Context, db *store.DB, dataDir string, warn func(string)) (anchors, error) {
-	st, roots, err := storeStatus(ctx, db)
-	if err != nil {
-		return anchors{}, err
-	}
-	lists, err := localTrustList(ctx, db, dataDir, warn)
-	if err != nil {
-		return anchors{}, err
-	}
-	return anchors{roots: roots, status: st, lists: lists}, nil
 }
 
 // statusSources asks each source in turn; the first that knows answers.

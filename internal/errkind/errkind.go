@@ -51,8 +51,10 @@ func (e *Error) Error() string {
 		s += ": " + e.Detail
 	}
 	// A detail that already ends with its cause (shown on the API that way) does not repeat it.
-	if e.Err != nil && !strings.HasSuffix(e.Detail, e.Err.Error()) {
-		s += ": " + e.Err.Error()
+	if e.Err != nil {
+		if cause := e.Err.Error(); e.Detail != cause && !strings.HasSuffix(e.Detail, ": "+cause) {
+			s += ": " + cause
+		}
 	}
 	return s
 }

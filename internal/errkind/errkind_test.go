@@ -180,6 +180,8 @@ func TestErrorTextOnce(t *testing.T) {
 	}{
 		{Wrap(Invalid, cause, "the PDF cannot take a signature field: %v", cause), "invalid: the PDF cannot take a signature field: pdf: the document has no page"},
 		{Wrap(Invalid, cause, "the PDF cannot take a signature field"), "invalid: the PDF cannot take a signature field: pdf: the document has no page"},
+		// A detail that merely ends with the same words is not its cause.
+		{Wrap(Invalid, errors.New("EOF"), "the body ends: unexpected EOF"), "invalid: the body ends: unexpected EOF: EOF"},
 	} {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)

@@ -5,6 +5,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
+	"fmt"
 	"strings"
 )
 
@@ -25,10 +26,19 @@ func SubjectName(c *x509.Certificate) string { return displayName(c.RawSubject, 
 // IssuerName is c's issuer as a reader should see it: see displayName.
 func IssuerName(c *x509.Certificate) string { return displayName(c.RawIssuer, c.Issuer) }
 
+// rawATV and rawRDNSET keep each value's own encoding, so that an attribute shown as
+// hex is the certificate's bytes, not a re-encoding.
+type rawATV struct {
+	Type  asn1.ObjectIdentifier
+	Value asn1.RawValue
+}
+
+type rawRDNSET []rawATV
+
 // displayName writes a DER-encoded Name as RFC 4514 does, most significant RDN last,
 // with every attribute above named and its text shown; parsed is the fallback.
 func displayName(raw []byte, parsed pkix.Name) string {
-	var seq pkix.RDNSequence
+	var seq []rawRDNSET
 	if rest, err := asn1.Unmarshal(raw, &seq); err != nil || len(rest) != 0 {
 		return parsed.String()
 	}
@@ -49,17 +59,19 @@ func displayName(raw []byte, parsed pkix.Name) string {
 			}
 			b.WriteString(name)
 			b.WriteByte('=')
-			if s, isText := atv.Value.(string); isText && ok {
-				b.WriteString(escapeDN(s))
-			} else if der, err := asn1.Marshal(atv.Value); err == nil {
-				b.WriteString("#" + hex.EncodeToString(der))
+			var text string
+			if _, err := asn1.Unmarshal(atv.Value.FullBytes, &text); ok && err == nil {
+				b.WriteString(escapeDN(text))
+			} else {
+				b.WriteString("#" + hex.EncodeToString(atv.Value.FullBytes))
 			}
 		}
 	}
 	return b.String()
 }
 
-// escapeDN escapes a value as RFC 4514 §2.4 requires.
+// escapeDN escapes a value as RFC 4514 §2.4 requires, and control characters as \XX
+// too, so that a name cannot break the line it is printed on.
 func escapeDN(s string) string {
 	var b strings.Builder
 	for i, r := range s {
@@ -69,8 +81,8 @@ func escapeDN(s string) string {
 			r == ' ' && (i == 0 || i == len(s)-1):
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case r == 0:
-			b.WriteString(`\00`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\%02x", r)
 		default:
 			b.WriteRune(r)
 		}

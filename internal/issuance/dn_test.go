@@ -78,8 +78,11 @@ func TestSubjectNameAsOpenSSL(t *testing.T) {
 // TestSubjectNameUnknownAttribute: an attribute the report cannot name keeps RFC 4514's
 // OID and hex form, so nothing is hidden.
 func TestSubjectNameUnknownAttribute(t *testing.T) {
-	c := nameCert(t, pkix.RDNSequence{atv(asn1.ObjectIdentifier{1, 2, 3, 4}, "x"), atv(asn1.ObjectIdentifier{2, 5, 4, 3}, "A")})
-	if got, want := issuance.SubjectName(c), "CN=A,1.2.3.4=#130178"; got != want {
+	ia5 := asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte("y")}
+	c := nameCert(t, pkix.RDNSequence{atv(asn1.ObjectIdentifier{1, 2, 3, 4}, "x"), atv(asn1.ObjectIdentifier{1, 2, 3, 5}, ia5),
+		atv(asn1.ObjectIdentifier{2, 5, 4, 3}, "A\nsigner: forged")})
+	// The hex is the certificate's own encoding (IA5String, 0x16), and a newline cannot start a line.
+	if got, want := issuance.SubjectName(c), `CN=A\0asigner: forged,1.2.3.5=#160179,1.2.3.4=#130178`; got != want {
 		t.Fatalf("SubjectName %s, want %s", got, want)
 	}
 }

@@ -212,9 +212,12 @@ func (r *PDFReport) levels(dss pdf.DSS) {
 	usable := func(t PDFTimeStamp, s *PDFSignature) bool {
 		return t.TimeStamp.usable() && rangeEnd(t.ByteRange) > rangeEnd(s.ByteRange)
 	}
-	lowest := 3
+	lowest, leveled := 3, false
 	for i := range r.Signatures {
 		s := &r.Signatures[i]
+		if s.Report.Level == "" {
+			continue // a signature that does not parse has no level, whatever follows it
+		}
 		lvl, proof := order[s.Report.Level], -1
 		if lvl == 0 {
 			for j, t := range r.DocTimeStamps {
@@ -236,8 +239,11 @@ func (r *PDFReport) levels(dss pdf.DSS) {
 		}
 		s.Level = names[lvl]
 		lowest = min(lowest, lvl)
+		leveled = true
 	}
-	r.Level = names[lowest]
+	if leveled {
+		r.Level = names[lowest]
+	}
 }
 
 func hasLTV(d pdf.DSS) bool { return len(d.Certs) > 0 && len(d.CRLs)+len(d.OCSPs) > 0 }

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -70,6 +71,13 @@ func TestPAdESCorpus(t *testing.T) {
 		blta := f.signPDF(t, doc, signature.BLTA)
 		flipped := bytes.Clone(bt)
 		flipped[bytes.Index(flipped, []byte("(Contrat"))+2] = 'i' // "Cintrat", inside the first range
+		// The signature's CMS no longer parses; the document time-stamp after it must not lend it a level.
+		unreadable := bytes.Clone(blta)
+		var br [4]int
+		if _, err := fmt.Sscanf(string(unreadable[bytes.Index(unreadable, []byte("/ByteRange"))+len("/ByteRange"):]), "[%d %d %d %d", &br[0], &br[1], &br[2], &br[3]); err != nil || unreadable[br[1]] != '<' {
+			t.Fatalf("the signature's byte range: %v %v", br, err)
+		}
+		copy(unreadable[br[1]+1:], "0000") // the gap's hex: the CMS no longer starts with a SEQUENCE
 		cases := []struct {
 			name    string
 			doc     []byte
@@ -90,6 +98,7 @@ func TestPAdESCorpus(t *testing.T) {
 			{"B-T offline, CRLs outdated at the time-stamp", bt, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at, Extra: crlsAt(t, f, f.now.Add(-30*time.Hour))}, validation.Indeterminate, validation.TryLater, "B-T", false, false},
 			{"B-T offline without a DSS", bt, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.Indeterminate, validation.TryLater, "B-T", false, false},
 			{"B-LTA", blta, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalPassed, "", "B-LTA", true, false},
+			{"B-LTA whose signature does not parse", unreadable, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalFailed, validation.FormatFailure, "", false, false},
 			{"truncated", blt[:len(blt)/3], validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalFailed, validation.FormatFailure, "", false, false},
 			{"not a PDF", document, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalFailed, validation.FormatFailure, "", false, false},
 			{"unsigned PDF", doc, validation.Options{Roots: []*x509.Certificate{f.h.Root.Cert}, Now: at}, validation.TotalFailed, validation.FormatFailure, "", false, false},

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -71,9 +70,6 @@ func (s *server) validate(w http.ResponseWriter, r *http.Request, u *access.User
 	}
 	if req.Document != nil && len(req.Document) == 0 {
 		return errkind.New(errkind.Invalid, law.L417_2, "the document part is empty: send the signed document, or no document part for an enveloping signature")
-	}
-	if req.Document != nil && bytes.Contains(req.File[:min(len(req.File), 1024)], []byte("%PDF-")) {
-		return errkind.New(errkind.Invalid, law.L417_2, "a signed PDF carries its document: send it without a document part")
 	}
 	res, err := s.Validator.Validate(r.Context(), u.ID, req)
 	if err != nil {

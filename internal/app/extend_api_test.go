@@ -58,7 +58,6 @@ func TestExtendAPI_L417_3(t *testing.T) {
 		}
 	}
 	tok, u := e.userToken(t, "Archives du Royaume", "auditor", "AR000001")
-	read := func(p string) []byte { return readFile(t, p) }
 	write := func(name string, b []byte) string {
 		p := filepath.Join(h.dir, name)
 		if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -81,7 +80,7 @@ func TestExtendAPI_L417_3(t *testing.T) {
 	var sums []string // SHA-256 of every input and output, for the audit log
 
 	// PAdES B-B to B-LTA: the input is a prefix, pdfsig trusts it, two document time-stamps.
-	bbPDF := read(pades.Out)
+	bbPDF := readFile(t, pades.Out)
 	status, ctype, ltaPDF, p := postExtend(t, e, tok, "?level=B-LTA", bbPDF)
 	if status != http.StatusOK || ctype != "application/pdf" {
 		t.Fatalf("extend the PDF: %d %s %+v", status, ctype, p)
@@ -110,7 +109,7 @@ func TestExtendAPI_L417_3(t *testing.T) {
 	sums = append(sums, hexSum(string(renewed)))
 
 	// Enveloping CAdES B-B to B-LTA (format found from the body): openssl checks it as CAdES.
-	bbCMS := read(cades.Out)
+	bbCMS := readFile(t, cades.Out)
 	status, ctype, ltaCMS, p := postExtend(t, e, tok, "?level=B-LTA", bbCMS)
 	if status != http.StatusOK || ctype != "application/pkcs7-signature" {
 		t.Fatalf("extend the CMS: %d %s %+v", status, ctype, p)
@@ -121,7 +120,7 @@ func TestExtendAPI_L417_3(t *testing.T) {
 		"-CAfile", h.root, "-purpose", "any", "-out", content).CombinedOutput(); err != nil {
 		t.Fatalf("openssl cms -verify -cades refuses the extended CMS: %v\n%s", err, o)
 	}
-	if !bytes.Equal(read(content), read(h.doc)) {
+	if !bytes.Equal(readFile(t, content), readFile(t, h.doc)) {
 		t.Fatal("the extended CMS no longer carries the signed document")
 	}
 	// With the CSP's records, as for `tawthiq extend`: offline, status must be current at the proven time.
@@ -163,11 +162,11 @@ func TestExtendAPI_L417_3(t *testing.T) {
 	}{
 		{"no token", "", "", bbPDF, 401, "Bearer"},
 		{"lower than the file's", tok, "?level=B-T", ltaPDF, 400, "L-9"},
-		{"an unsigned PDF", tok, "", read(h.pdf), 400, "L-417-2"},
+		{"an unsigned PDF", tok, "", readFile(t, h.pdf), 400, "L-417-2"},
 		{"a CMS changed after signing", tok, "", changed, 400, "changed after signing"},
 		// Over the JSON limit yet within the document one: read, then refused for what it is.
 		{"garbage", tok, "", bytes.Repeat([]byte("not a signature "), 2<<20/16), 400, "L-417-2"},
-		{"a detached CMS", tok, "", read(detached.Out), 400, "tawthiq extend FILE --content"},
+		{"a detached CMS", tok, "", readFile(t, detached.Out), 400, "tawthiq extend FILE --content"},
 		{"another CSP's signer at B-LT", tok, "?level=B-LT", foreignPDF, 400, "not a certificate of this CSP"},
 		{"over the document limit", tok, "", make([]byte, api.DefaultMaxDocumentBytes+1), 413, "bytes"},
 	} {

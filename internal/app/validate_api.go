@@ -86,6 +86,9 @@ func (x *validator) Validate(ctx context.Context, userID string, req api.Validat
 	if req.Report != "json" && !slices.Contains(render.Languages(), req.Lang) {
 		return api.ValidateResult{}, errkind.New(errkind.Invalid, law.L417_2, "lang must be one of ar, fr, en")
 	}
+	if req.Document != nil && isPDF(req.File) {
+		return api.ValidateResult{}, errkind.New(errkind.Invalid, law.L417_2, "a signed PDF carries its document: send it without a document part")
+	}
 	status, roots, err := storeStatus(ctx, x.db)
 	if err != nil {
 		return api.ValidateResult{}, errkind.Wrap(errkind.Unavailable, err, "reading the CSP's anchors")
@@ -95,10 +98,7 @@ func (x *validator) Validate(ctx context.Context, userID string, req api.Validat
 		return api.ValidateResult{}, errkind.Wrap(errkind.Unavailable, err, "reading the trusted lists")
 	}
 	opts := validation.Options{Roots: roots, Status: status, Now: x.clock.Now()}
-	if len(lists) > 0 {
-		opts.TrustedLists = lists
-		opts.Roots = append(opts.Roots, validation.ListedCertificates(lists)...)
-	}
+	withLists(&opts, lists)
 	rep := verifyRaw(ctx, req.Name, req.File, req.Document, opts, warnings)
 
 	var res api.ValidateResult

@@ -91,8 +91,7 @@ func TestValidateAPI_L417_3(t *testing.T) {
 		}
 	}
 	tok, u := e.userToken(t, "Tribunal de commerce", "auditor", "TC000001")
-	read := func(p string) []byte { return readFile(t, p) }
-	pdfBytes, sig, doc := read(pades.Out), read(detached.Out), read(h.doc)
+	pdfBytes, sig, doc := readFile(t, pades.Out), readFile(t, detached.Out), readFile(t, h.doc)
 	changedDoc := bytes.Replace(doc, []byte("12 000"), []byte("92 000"), 1)
 
 	report := func(status int, hdr http.Header, out []byte) VerifyReport {

@@ -18,6 +18,7 @@ import (
 	"github.com/tawthiq/tawthiq/internal/evidence"
 	"github.com/tawthiq/tawthiq/internal/signature"
 	"github.com/tawthiq/tawthiq/internal/store"
+	"github.com/tawthiq/tawthiq/internal/trustlist"
 	"github.com/tawthiq/tawthiq/internal/validation"
 	"github.com/tawthiq/tawthiq/internal/validation/render"
 )
@@ -143,10 +144,7 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		}
 		lists = append(lists, local...)
 	}
-	if len(lists) > 0 {
-		opts.TrustedLists = lists
-		opts.Roots = append(opts.Roots, validation.ListedCertificates(lists)...)
-	}
+	withLists(&opts, lists)
 	if v.Fetch {
 		sources = append(sources, fetchedStatus{ctx: ctx, f: newFetcher()})
 	}
@@ -160,6 +158,14 @@ func RunVerify(ctx context.Context, v Verify) (VerifyReport, error) {
 		}
 	}
 	return verifyRaw(ctx, filepath.Base(v.Signature), raw, content, opts, warnings), nil
+}
+
+// withLists has opts judge approval (L-20) by lists, and anchor paths at the CAs they list.
+func withLists(opts *validation.Options, lists trustlist.Lists) {
+	if len(lists) > 0 {
+		opts.TrustedLists = lists
+		opts.Roots = append(opts.Roots, validation.ListedCertificates(lists)...)
+	}
 }
 
 // verifyRaw validates raw: an evidence bundle, a signed PDF (content nil), or a CMS

@@ -278,12 +278,7 @@ func readAccuracy(acc cryptobyte.String) (time.Duration, error) {
 		tag cbasn1.Tag
 		v   *int64
 	}{{cbasn1.Tag(0).ContextSpecific(), &millis}, {cbasn1.Tag(1).ContextSpecific(), &micros}} {
-		var b cryptobyte.String
-		var has bool
-		if !acc.ReadOptionalASN1(&b, &has, f.tag) {
-			return 0, errors.New("malformed accuracy")
-		}
-		if has && (!readIntContents(b, f.v) || *f.v < 1 || *f.v > 999) {
+		if acc.PeekASN1Tag(f.tag) && (!acc.ReadASN1Int64WithTag(f.v, f.tag) || *f.v < 1 || *f.v > 999) {
 			return 0, errors.New("accuracy millis or micros out of 1..999")
 		}
 	}
@@ -291,18 +286,6 @@ func readAccuracy(acc cryptobyte.String) (time.Duration, error) {
 		return 0, errors.New("malformed accuracy")
 	}
 	return time.Duration(secs)*time.Second + time.Duration(millis)*time.Millisecond + time.Duration(micros)*time.Microsecond, nil
-}
-
-// readIntContents reads the contents of an IMPLICIT INTEGER (a small, non-negative one).
-func readIntContents(b cryptobyte.String, v *int64) bool {
-	if len(b) == 0 || len(b) > 2 || b[0]&0x80 != 0 || (len(b) == 2 && b[0] == 0 && b[1]&0x80 == 0) {
-		return false
-	}
-	*v = 0
-	for _, c := range b {
-		*v = *v<<8 | int64(c)
-	}
-	return true
 }
 
 // signatureAlgorithmOf maps the SignerInfo's signatureAlgorithm to what verifies it.
